@@ -1,0 +1,1 @@
+"""Vendor connectors, one subpackage each; found through the `okrhub.connectors` entry points."""

@@ -1,0 +1,1 @@
+"""okrhub's hub: config, store, HTTP plumbing, jobs, run ledger and CLI."""

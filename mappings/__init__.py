@@ -1,0 +1,1 @@
+"""The YAML mapping language that binds metric queries to key results."""
