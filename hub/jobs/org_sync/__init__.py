@@ -1,0 +1,5 @@
+"""The org sync job: people, reporting lines and departments from an HCM into the store."""
+
+from hub.jobs.org_sync.run import OrgSyncOptions, OrgSyncResult, run_org_sync
+
+__all__ = ["OrgSyncOptions", "OrgSyncResult", "run_org_sync"]

@@ -1,0 +1,131 @@
+"""Checks that need the whole batch: shared identities, manager cycles, and manager flags."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, select, tuple_
+
+from hub.errors import RecordRejected
+from hub.jobs.org_sync.records import Existing
+from hub.jobs.org_sync.stage import StagedChange
+from hub.store.bulk import chunked
+from hub.store.models import Identity, Person
+
+FLAG_MANAGER_MISSING = "manager_missing"
+FLAG_MANAGER_INACTIVE = "manager_inactive"
+FLAG_MANAGER_CYCLE = "manager_cycle"
+MANAGER_FLAGS = (FLAG_MANAGER_MISSING, FLAG_MANAGER_INACTIVE, FLAG_MANAGER_CYCLE)
+
+
+def identity_conflicts(
+    conn: Connection,
+    changes: Mapping[str, StagedChange],
+    *,
+    leaving: set[str],
+) -> list[RecordRejected]:
+    """Reject changed people who would take an identity (an email, a Salesforce id...) someone else holds.
+
+    The holder keeps it when it is an active person who stays; a holder who is leaving in this
+    run, or is inactive, gives it up. Among newcomers claiming the same identity, the first in
+    source order keeps it.
+    """
+    rejected: dict[str, RecordRejected] = {}
+    first_claim: dict[tuple[str, str], str] = {}
+    for employee_id, change in changes.items():
+        if change.status != "active":
+            continue
+        for system, value in change.claims.items():
+            holder = first_claim.setdefault((system, value), employee_id)
+            if holder != employee_id and employee_id not in rejected:
+                rejected[employee_id] = RecordRejected(
+                    employee_id, f"{_label(system)} {value!r} is also given to employee {holder} in this sync"
+                )
+    claims = [(key, emp) for key, emp in first_claim.items() if emp not in rejected]
+    for batch in chunked(claims, 400):
+        pairs = [key for key, _ in batch]
+        rows = conn.execute(
+            select(Identity.system, Identity.external_id, Person.employee_id, Person.status)
+            .join(Person, Person.id == Identity.person_id)
+            .where(tuple_(Identity.system, Identity.external_id).in_(pairs))
+        )
+        claimant = dict(batch)
+        for system, value, holder, status in rows:
+            employee_id = claimant[(system, value)]
+            if holder == employee_id or status != "active" or holder in leaving:
+                continue
+            moving = changes.get(holder)
+            if moving is not None and moving.claims.get(system) != value:
+                continue  # the holder is giving it up in this very sync
+            if moving is not None and moving.status != "active":
+                continue
+            rejected.setdefault(
+                employee_id,
+                RecordRejected(employee_id, f"{_label(system)} {value!r} already belongs to employee {holder}"),
+            )
+    return list(rejected.values())
+
+
+def _label(system: str) -> str:
+    return "email" if system == "email" else f"{system} id"
+
+
+@dataclass
+class OrgGraph:
+    """Who is active and who reports to whom once this run's changes are applied."""
+
+    status: dict[str, str]
+    manager: dict[str, str | None]
+
+    @classmethod
+    def after(
+        cls,
+        existing: Mapping[str, Existing],
+        changes: Mapping[str, StagedChange],
+        deactivated: Iterable[str],
+    ) -> OrgGraph:
+        """The org as it will be: stored people, overlaid with the staged changes and deactivations."""
+        status = {emp: ex.status for emp, ex in existing.items()}
+        manager = {emp: ex.manager_id for emp, ex in existing.items()}
+        for emp, change in changes.items():
+            status[emp] = change.status
+            manager[emp] = change.manager_id
+        for emp in deactivated:
+            if status.get(emp) == "active":
+                status[emp] = "inactive"
+        return cls(status, manager)
+
+    def cycles(self) -> list[list[str]]:
+        """Every manager cycle among active people, each as the list of its members in reporting order."""
+        state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+        found: list[list[str]] = []
+        for start, status in self.status.items():
+            if status != "active" or start in state:
+                continue
+            path: list[str] = []
+            node: str | None = start
+            while node is not None and node not in state and self.status.get(node) == "active":
+                state[node] = 1
+                path.append(node)
+                node = self.manager.get(node)
+            if node is not None and state.get(node) == 1:
+                found.append(path[path.index(node) :])
+            for member in path:
+                state[member] = 2
+        return found
+
+    def flags(self, employee_id: str, in_cycle: set[str]) -> tuple[str, ...]:
+        """The manager flags of one person: missing, inactive, or part of a cycle."""
+        if self.status.get(employee_id) != "active":
+            return ()
+        if employee_id in in_cycle:
+            return (FLAG_MANAGER_CYCLE,)
+        manager = self.manager.get(employee_id)
+        if manager is None:
+            return ()
+        if manager not in self.status:
+            return (FLAG_MANAGER_MISSING,)
+        if self.status[manager] != "active":
+            return (FLAG_MANAGER_INACTIVE,)
+        return ()
