@@ -17,7 +17,9 @@ class Harness:
     credentials; `emulator` is the running `sandbox.server.EmulatorApp` (for faults and the
     request log); `org` is the `sandbox.org.SyntheticOrg` it serves; `secrets` are the secret
     values the connector was given, which must never show in logs or error text;
-    `people_path` is a regex of the emulator path that serves people (where faults go).
+    `people_path` is a regex of the emulator path that serves people (where faults go);
+    `expected_ids(org)` is the set of employee ids a full read must return (everyone, or only
+    the active people for an API that lists no leavers).
     """
 
     make: Callable[..., Any]
@@ -25,6 +27,7 @@ class Harness:
     org: Any
     secrets: frozenset[str]
     people_path: str
+    expected_ids: Callable[[Any], set[str]] = lambda org: set(org.employees)
 
     def connector(self, *, bad_credentials: bool = False, stats: CallStats | None = None) -> Any:
         """A connector built by `make`."""

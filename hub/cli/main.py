@@ -1,0 +1,220 @@
+"""The `okrhub` command line: a thin layer of options over the command functions.
+
+Exit codes: 0 done, 1 a run or command failed, 2 configuration error, 3 a guard stopped a run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from hub.cli.config_cmds import schema_command, validate_command
+from hub.cli.people_cmds import people_command
+from hub.cli.store_cmds import db_current_command, db_upgrade_command, runs_list_command, runs_show_command
+from hub.cli.sync_cmds import EXIT_CONFIG, EXIT_FAILED, sync_org_command
+from hub.config.paths import default_config_path
+from hub.errors import ConfigError, ConfigErrors, OkrHubError
+from hub.jobs.org_sync import OrgSyncOptions
+from hub.runtime import Runtime, configure_logging, open_runtime
+
+app = typer.Typer(
+    name="okrhub",
+    help="Keep an OKR platform in step with the HCM and the systems a company runs.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Store schema: upgrade and inspect.", no_args_is_help=True)
+sync_app = typer.Typer(help="Run a sync job now.", no_args_is_help=True)
+runs_app = typer.Typer(help="The run ledger: what every job run did.", invoke_without_command=True)
+app.add_typer(db_app, name="db")
+app.add_typer(sync_app, name="sync")
+app.add_typer(runs_app, name="runs")
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="Config file (default: $OKRHUB_CONFIG or ./config/hub.yaml)."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
+DatabaseOption = Annotated[
+    str | None, typer.Option("--database-url", help="Store URL; overrides OKRHUB_DATABASE_URL and the config.")
+]
+
+err = Console(stderr=True)
+
+
+@app.callback()
+def main(
+    log_level: Annotated[str, typer.Option(help="Log level on stderr (secrets are always masked).")] = "WARNING",
+) -> None:
+    """okrhub: org sync, automated key results and ratings write-back."""
+    configure_logging(log_level)
+
+
+def _runtime(config: Path | None, database_url: str | None = None) -> Runtime:
+    return open_runtime(config or default_config_path(), database_url=database_url)
+
+
+def _fail(exc: OkrHubError, json_output: bool = False) -> typer.Exit:
+    code = EXIT_CONFIG if isinstance(exc, ConfigError) else EXIT_FAILED
+    if json_output:
+        Console().print_json(data={"ok": False, "error": exc.attrs()})
+        return typer.Exit(code)
+    errors = exc.errors if isinstance(exc, ConfigErrors) else [exc]
+    for error in errors:
+        err.print(Text(f"error: {error.message}", style="bold red"))
+    return typer.Exit(code)
+
+
+@app.command()
+def validate(config: ConfigOption = None, json_output: JsonOption = False) -> None:
+    """Check the config file: every error with file, line, column and field."""
+    raise typer.Exit(validate_command(config or default_config_path(), json_output))
+
+
+@app.command()
+def schema(
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """Print the JSON Schema of the config file (for editor autocompletion)."""
+    raise typer.Exit(schema_command(output))
+
+
+@app.command()
+def check(
+    connection: Annotated[str | None, typer.Argument(help="Connection to check; all when omitted.")] = None,
+    config: ConfigOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Prove each connection's credentials and permissions work."""
+    from hub.http.stats import CallStats
+
+    try:
+        runtime = _runtime(config)
+    except OkrHubError as exc:
+        raise _fail(exc, json_output) from None
+    names = [connection] if connection else sorted(runtime.loaded.config.connections)
+    results = []
+    for name in names:
+        try:
+            with runtime.connector(name, CallStats()) as connector:
+                outcome = connector.check()
+            results.append({"connection": name, "ok": outcome.ok, "detail": outcome.detail})
+        except OkrHubError as exc:
+            results.append({"connection": name, "ok": False, "detail": exc.message})
+    if json_output:
+        Console().print_json(data=results)
+    else:
+        for row in results:
+            mark = Text("ok  ", style="green") if row["ok"] else Text("FAIL", style="bold red")
+            Console().print(mark, Text(f"{row['connection']}: {row['detail']}"))
+    raise typer.Exit(0 if all(r["ok"] for r in results) else EXIT_FAILED)
+
+
+@db_app.command("upgrade")
+def db_upgrade(database_url: DatabaseOption = None) -> None:
+    """Migrate the store to this version's schema (an empty store is migrated automatically)."""
+    try:
+        raise typer.Exit(db_upgrade_command(database_url))
+    except OkrHubError as exc:
+        raise _fail(exc) from None
+
+
+@db_app.command("current")
+def db_current(database_url: DatabaseOption = None) -> None:
+    """Show the store's schema revision."""
+    try:
+        raise typer.Exit(db_current_command(database_url))
+    except OkrHubError as exc:
+        raise _fail(exc) from None
+
+
+@sync_app.command("org")
+def sync_org(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the diff; write nothing.")] = False,
+    full: Annotated[bool, typer.Option("--full", help="Read everyone, not just what changed.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Apply even when a guard (mass deactivation, manager churn) trips.")
+    ] = False,
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Sync people, reporting lines and departments from the HCM."""
+    try:
+        runtime = _runtime(config, database_url)
+        code = sync_org_command(
+            runtime, OrgSyncOptions(dry_run=dry_run, full=full, force=force), json_output=json_output
+        )
+    except OkrHubError as exc:
+        raise _fail(exc, json_output) from None
+    raise typer.Exit(code)
+
+
+@runs_app.callback()
+def runs(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(help="How many runs.")] = 20,
+    job: Annotated[str | None, typer.Option(help="Only this job (org_sync, ...).")] = None,
+    status: Annotated[str | None, typer.Option(help="Only runs that ended so (failed, guarded, ...).")] = None,
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """List recent runs, newest first (`okrhub runs show ID` for one)."""
+    if ctx.invoked_subcommand is not None:
+        ctx.obj = (config, database_url)
+        return
+    try:
+        runtime = _runtime(config, database_url)
+        code = runs_list_command(runtime.engine, limit=limit, job=job, status=status, json_output=json_output)
+    except OkrHubError as exc:
+        raise _fail(exc, json_output) from None
+    raise typer.Exit(code)
+
+
+@runs_app.command("show")
+def runs_show(
+    ctx: typer.Context,
+    run_id: Annotated[int, typer.Argument(help="The run's id, from `okrhub runs`.")],
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Show one run with its counts, error and rejected records."""
+    parent_config, parent_url = ctx.obj or (None, None)
+    try:
+        runtime = _runtime(config or parent_config, database_url or parent_url)
+        code = runs_show_command(runtime.engine, run_id, json_output=json_output)
+    except OkrHubError as exc:
+        raise _fail(exc, json_output) from None
+    raise typer.Exit(code)
+
+
+@app.command()
+def people(
+    status: Annotated[str, typer.Option(help="active, inactive, terminated or all.")] = "active",
+    flagged: Annotated[bool, typer.Option("--flagged", help="Only people with a manager flag.")] = False,
+    search: Annotated[str | None, typer.Option(help="Name, email or employee id.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many (0 for all).")] = 50,
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """List people with manager, department, status, flags and their identities in each system."""
+    try:
+        runtime = _runtime(config, database_url)
+        code = people_command(
+            runtime.engine, status=status, flagged=flagged, search=search, limit=limit, json_output=json_output
+        )
+    except OkrHubError as exc:
+        raise _fail(exc, json_output) from None
+    raise typer.Exit(code)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,103 @@
+"""`python -m sandbox`: run the emulators standalone, or the whole demo against them.
+
+    python -m sandbox serve --size 2000            # print base URLs, serve until Ctrl-C
+    python -m sandbox demo                         # sync the demo company into SQLite and show it
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from sandbox.harness import Sandbox
+from sandbox.org import generate_org
+
+app = typer.Typer(help="okrhub's vendor emulators.", no_args_is_help=True, add_completion=False)
+console = Console()
+
+SizeOption = Annotated[int, typer.Option(help="People in the synthetic company.")]
+SeedOption = Annotated[int, typer.Option(help="Seed: the same seed gives the same company.")]
+
+
+@app.command()
+def serve(
+    size: SizeOption = 500,
+    seed: SeedOption = 42,
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback only).")] = "127.0.0.1",
+    bamboohr_port: Annotated[int, typer.Option(help="BambooHR port (0: any free port).")] = 8701,
+    workday_port: Annotated[int, typer.Option(help="Workday port (0: any free port).")] = 8702,
+) -> None:
+    """Serve the BambooHR and Workday emulators until interrupted, printing their base URLs."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    org = generate_org(size, seed=seed)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with Sandbox(org, host=host, bamboohr_port=bamboohr_port, workday_port=workday_port) as sandbox:
+        console.print(f"synthetic company: {len(org.employees):,} people (seed {seed})")
+        console.print(f"BambooHR  base_url: {sandbox.bamboohr_url}")
+        console.print(f"Workday   base_url: {sandbox.workday_url}  (tenant acme)")
+        console.print("credentials, for a shell that runs okrhub against this sandbox:")
+        for name, value in sandbox.credentials().items():
+            console.print(f"  export {name}={value}")
+        console.print("fault injection: POST /_sandbox/faults, request log: GET /_sandbox/requests")
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            pass
+
+
+@app.command()
+def demo(
+    size: SizeOption = 500,
+    seed: SeedOption = 42,
+    config: Annotated[Path, typer.Option(help="Config file to run with.")] = Path("config/hub.yaml"),
+) -> None:
+    """Start the emulators, sync the demo company into the default SQLite store, and show the result.
+
+    Runs the real `okrhub` commands in a child process, exactly as an admin would type them.
+    """
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    org = generate_org(size, seed=seed)
+    with Sandbox(org, bamboohr_port=8701, workday_port=8702) as sandbox:
+        env = {**os.environ, **{k: os.environ.get(k, v) for k, v in sandbox.credentials().items()}}
+        env.setdefault("OKRHUB_CONFIG", str(config))
+        steps: list[tuple[str, list[str]]] = [
+            ("check the config", ["validate"]),
+            ("prove the connections work", ["check"]),
+            ("nightly org sync from BambooHR (full the first time)", ["sync", "org"]),
+        ]
+        _run_steps(steps, env)
+        changed = org.mutate(0.02, seed=1)
+        leaver = changed[0]
+        org.terminate(leaver)
+        hire = org.hire(org.active()[1].employee_id, title="Solutions Engineer")
+        console.rule(
+            f"[bold]the HCM changes: {len(changed)} people edited, {leaver} leaves, {hire.employee_id} joins"
+        )
+        _run_steps(
+            [
+                ("what the next sync would do (dry run)", ["sync", "org", "--dry-run"]),
+                ("the next sync (incremental: only what changed)", ["sync", "org"]),
+                ("who is in the store", ["people", "--limit", "15"]),
+                ("the run ledger", ["runs", "--limit", "5"]),
+            ],
+            env,
+        )
+
+
+def _run_steps(steps: list[tuple[str, list[str]]], env: dict[str, str]) -> None:
+    for title, args in steps:
+        console.rule(f"[bold]{title}: okrhub {' '.join(args)}")
+        result = subprocess.run([sys.executable, "-m", "hub.cli", *args], env=env, check=False)  # noqa: S603
+        if result.returncode != 0:
+            console.print(f"[red]`okrhub {' '.join(args)}` exited {result.returncode}[/red]")
+            raise typer.Exit(result.returncode)
