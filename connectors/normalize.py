@@ -22,6 +22,8 @@ TERMINATED_WORDS = frozenset({"terminated", "term", "deceased", "retired", "sepa
 
 def to_text(value: Any) -> str | None:
     """A vendor value as stripped text; None, empty strings and empty containers become None."""
+    if type(value) is str:  # the common case, first: vendors send text
+        return value.strip() or None
     if value is None or isinstance(value, (list, dict)) and not value:
         return None
     if isinstance(value, bool):

@@ -1,0 +1,1 @@
+"""The store: URL and engine, tables, schema migrations, and the run ledger."""

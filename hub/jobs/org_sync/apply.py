@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, case, delete, func, select, tuple_, update
+from sqlalchemy import Connection, and_, bindparam, case, delete, func, select, update
 
 from hub.contracts import DepartmentRecord
 from hub.jobs.org_sync.plan import OrgPlan
@@ -69,7 +69,9 @@ def apply_plan(
                 )
             },
         )
-        _write_identities(conn, [(emp, payload) for emp, _, payload in chunk if emp in plan.changes], hcm_system)
+        _write_identities(
+            conn, [(emp, payload) for emp, _, payload in chunk if emp in plan.changes], hcm_system, plan.transfers
+        )
     _deactivate(conn, plan.deactivate, now)
     _cut_cycles(conn, [emp for emp in in_cycle if emp not in plan.changes], now)
     if plan.flag_updates:
@@ -84,7 +86,12 @@ def apply_plan(
     return department_counts
 
 
-def _write_identities(conn: Connection, people: list[tuple[str, dict[str, Any]]], hcm_system: str) -> None:
+def _write_identities(
+    conn: Connection,
+    people: list[tuple[str, dict[str, Any]]],
+    hcm_system: str,
+    transfers: set[tuple[str, str]],
+) -> None:
     if not people:
         return
     ids = dict(
@@ -93,21 +100,20 @@ def _write_identities(conn: Connection, people: list[tuple[str, dict[str, Any]]]
         ).all()
     )
     wanted: list[dict[str, Any]] = []
+    moving: dict[str, list[str]] = {}
     for emp, payload in people:
         claims = {hcm_system: emp, **payload["identities"]}
         if payload["email"]:
             claims["email"] = payload["email"].lower()
-        wanted.extend({"person_id": ids[emp], "system": s, "external_id": v} for s, v in claims.items())
-    person_ids = list(ids.values())
-    conn.execute(delete(Identity).where(Identity.person_id.in_(person_ids)))
-    for batch in chunked(wanted, 300):
-        # An identity given up by someone inactive or leaving moves to its new holder.
-        conn.execute(
-            delete(Identity).where(
-                tuple_(Identity.system, Identity.external_id).in_([(w["system"], w["external_id"]) for w in batch])
-            )
-        )
-        conn.execute(Identity.__table__.insert(), batch)
+        for system, value in claims.items():
+            wanted.append({"person_id": ids[emp], "system": system, "external_id": value})
+            if (system, value) in transfers:
+                moving.setdefault(system, []).append(value)
+    conn.execute(delete(Identity).where(Identity.person_id.in_(list(ids.values()))))
+    # An identity given up by someone inactive or leaving moves to its new holder.
+    for system, values in moving.items():
+        conn.execute(delete(Identity).where(Identity.system == system, Identity.external_id.in_(values)))
+    conn.execute(Identity.__table__.insert(), wanted)
 
 
 def _deactivate(conn: Connection, employee_ids: list[str], now: datetime) -> None:

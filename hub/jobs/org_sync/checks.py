@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select, tuple_
+from sqlalchemy import Connection, select
 
 from hub.errors import RecordRejected
 from hub.jobs.org_sync.records import Existing
@@ -19,17 +20,47 @@ FLAG_MANAGER_CYCLE = "manager_cycle"
 MANAGER_FLAGS = (FLAG_MANAGER_MISSING, FLAG_MANAGER_INACTIVE, FLAG_MANAGER_CYCLE)
 
 
+@dataclass
+class IdentityCheck:
+    """The outcome of checking claimed identities against each other and the store."""
+
+    rejected: list[RecordRejected]
+    transfers: set[tuple[str, str]]
+    """(system, external id) pairs held by someone else that move to their new holder in this run."""
+
+
+def identity_holders(
+    conn: Connection, claims: Iterable[tuple[str, str]]
+) -> Iterator[tuple[str, str, str, str]]:
+    """(system, external id, holder's employee id, holder's status) for every stored claim among `claims`.
+
+    Queried per system so the (system, external_id) unique index serves every lookup.
+    """
+    by_system: dict[str, list[str]] = defaultdict(list)
+    for system, value in claims:
+        by_system[system].append(value)
+    for system, values in by_system.items():
+        for batch in chunked(values, 900):
+            rows = conn.execute(
+                select(Identity.external_id, Person.employee_id, Person.status)
+                .join(Person, Person.id == Identity.person_id)
+                .where(Identity.system == system, Identity.external_id.in_(batch))
+            )
+            for value, holder, status in rows:
+                yield system, value, holder, status
+
+
 def identity_conflicts(
     conn: Connection,
     changes: Mapping[str, StagedChange],
     *,
     leaving: set[str],
-) -> list[RecordRejected]:
+) -> IdentityCheck:
     """Reject changed people who would take an identity (an email, a Salesforce id...) someone else holds.
 
     The holder keeps it when it is an active person who stays; a holder who is leaving in this
-    run, or is inactive, gives it up. Among newcomers claiming the same identity, the first in
-    source order keeps it.
+    run, or is inactive, gives it up (a transfer). Among newcomers claiming the same identity,
+    the first in source order keeps it.
     """
     rejected: dict[str, RecordRejected] = {}
     first_claim: dict[tuple[str, str], str] = {}
@@ -42,29 +73,26 @@ def identity_conflicts(
                 rejected[employee_id] = RecordRejected(
                     employee_id, f"{_label(system)} {value!r} is also given to employee {holder} in this sync"
                 )
-    claims = [(key, emp) for key, emp in first_claim.items() if emp not in rejected]
-    for batch in chunked(claims, 400):
-        pairs = [key for key, _ in batch]
-        rows = conn.execute(
-            select(Identity.system, Identity.external_id, Person.employee_id, Person.status)
-            .join(Person, Person.id == Identity.person_id)
-            .where(tuple_(Identity.system, Identity.external_id).in_(pairs))
+    claimant = {key: emp for key, emp in first_claim.items() if emp not in rejected}
+    transfers: set[tuple[str, str]] = set()
+    for system, value, holder, status in identity_holders(conn, claimant):
+        employee_id = claimant[(system, value)]
+        if holder == employee_id:
+            continue
+        moving = changes.get(holder)
+        gives_up = (
+            status != "active"
+            or holder in leaving
+            or (moving is not None and (moving.claims.get(system) != value or moving.status != "active"))
         )
-        claimant = dict(batch)
-        for system, value, holder, status in rows:
-            employee_id = claimant[(system, value)]
-            if holder == employee_id or status != "active" or holder in leaving:
-                continue
-            moving = changes.get(holder)
-            if moving is not None and moving.claims.get(system) != value:
-                continue  # the holder is giving it up in this very sync
-            if moving is not None and moving.status != "active":
-                continue
-            rejected.setdefault(
-                employee_id,
-                RecordRejected(employee_id, f"{_label(system)} {value!r} already belongs to employee {holder}"),
-            )
-    return list(rejected.values())
+        if gives_up:
+            transfers.add((system, value))
+            continue
+        rejected.setdefault(
+            employee_id,
+            RecordRejected(employee_id, f"{_label(system)} {value!r} already belongs to employee {holder}"),
+        )
+    return IdentityCheck(list(rejected.values()), transfers)
 
 
 def _label(system: str) -> str:

@@ -22,6 +22,7 @@ class OrgPlan:
     cycles: list[list[str]]
     flags: dict[str, tuple[str, ...]]
     flag_updates: dict[str, tuple[str, ...]]
+    transfers: set[tuple[str, str]]
     active_before: int
     manager_changes: int
     counts: dict[str, int] = field(default_factory=dict)
@@ -39,6 +40,7 @@ def build_plan(
     existing: dict[str, Existing],
     connection: str,
     conflicts: list[RecordRejected],
+    transfers: set[tuple[str, str]] | None = None,
 ) -> OrgPlan:
     """Turn what the stream held into a plan: deactivations, cycles, flags and counts."""
     conflicted = {r.record_key for r in conflicts}
@@ -91,6 +93,7 @@ def build_plan(
         cycles=cycles,
         flags=flags,
         flag_updates=flag_updates,
+        transfers=transfers or set(),
         active_before=active_before,
         manager_changes=manager_changes,
         counts=counts,

@@ -147,8 +147,15 @@ def run_org_sync(
                 if mode == "full"
                 else set()
             )
-            conflicts = identity_conflicts(conn, stage.changes, leaving=leaving)
-            plan = build_plan(mode=mode, stage=stage, existing=existing, connection=connection, conflicts=conflicts)
+            identities = identity_conflicts(conn, stage.changes, leaving=leaving)
+            plan = build_plan(
+                mode=mode,
+                stage=stage,
+                existing=existing,
+                connection=connection,
+                conflicts=identities.rejected,
+                transfers=identities.transfers,
+            )
             counts = dict(plan.counts)
             preview = build_preview(conn, plan, run_id=run_id, limit=options.preview_limit)
             check_guards(

@@ -1,0 +1,1 @@
+"""Alembic environment of the store; run it through `hub.store.migrate`, not the alembic CLI."""

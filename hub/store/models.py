@@ -1,0 +1,259 @@
+"""The store's tables, as SQLAlchemy declarative models.
+
+Every table is created by the Alembic migrations in `hub/store/migrations/`; these models are
+what the code reads and writes, and a test checks that both agree on SQLite and PostgreSQL.
+
+Types are portable: datetimes are timezone-aware and stored as UTC (`UTCDateTime`), JSON is
+`JSON` (JSONB on PostgreSQL), and integer primary keys are `BIGINT` on PostgreSQL and
+`INTEGER` on SQLite (where only `INTEGER PRIMARY KEY` autoincrements).
+
+Example:
+    ```python
+    with Session(engine) as session:
+        person = session.scalars(select(Person).where(Person.email_lower == "ana@example.com")).one()
+    ```
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    false,
+    func,
+    text,
+    true,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+"""Constraint names are derived, so migrations can name what they alter on every backend."""
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A `DateTime(timezone=True)` that only takes aware datetimes and always returns UTC.
+
+    SQLite has no timezone type: values are converted to UTC before they are written and read
+    back as UTC. PostgreSQL's `timestamptz` returns the session's zone; it is converted too.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Refuse naive datetimes (a silent local-time guess corrupts the ledger) and shift to UTC."""
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value.isoformat()} given to the store; pass an aware one")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Return an aware UTC datetime whatever the backend handed back."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
+"""An autoincrementing primary key: `BIGINT` on PostgreSQL, `INTEGER` (the rowid) on SQLite."""
+
+JSONValue = JSON().with_variant(JSONB(), "postgresql")
+"""JSON everywhere, JSONB on PostgreSQL (comparable, indexable)."""
+
+
+class RunStatus(enum.StrEnum):
+    """Where a run is: running, or how it ended."""
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    GUARDED = "guarded"
+    SKIPPED = "skipped"
+
+
+class RunTrigger(enum.StrEnum):
+    """What started a run."""
+
+    CLI = "cli"
+    SCHEDULE = "schedule"
+    WORKER = "worker"
+
+
+class Base(DeclarativeBase):
+    """The one declarative base of the store; its metadata is what Alembic compares against."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _in(column: str, values: type[enum.StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(member.value) for member in values)})"
+
+
+class Run(Base):
+    """One execution of a job: the run ledger's main row."""
+
+    __tablename__ = "runs"
+    __table_args__ = (
+        Index("ix_runs_job_started_at", "job", "started_at"),
+        CheckConstraint(_in("status", RunStatus), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    job: Mapped[str] = mapped_column(String(64))
+    connection: Mapped[str | None] = mapped_column(String(255))
+    trigger: Mapped[str] = mapped_column(String(16), default=RunTrigger.CLI.value, server_default="cli")
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    status: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    duration_ms: Mapped[int | None] = mapped_column(BigInteger)
+    counts: Mapped[dict[str, int]] = mapped_column(JSONValue, default=dict, server_default=text("'{}'"))
+    api_calls: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    retries: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSONValue)
+    summary: Mapped[str | None] = mapped_column(Text)
+    host: Mapped[str | None] = mapped_column(String(255))
+    pid: Mapped[int | None] = mapped_column(Integer)
+
+
+class RunRejection(Base):
+    """A record a run skipped, and why."""
+
+    __tablename__ = "run_rejections"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    record_key: Mapped[str] = mapped_column(String(512))
+    reason: Mapped[str] = mapped_column(Text)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSONValue)
+
+
+class Person(Base):
+    """A person as last synced from an HCM; `employee_id` (the HCM's id) is the key."""
+
+    __tablename__ = "people"
+    __table_args__ = (CheckConstraint("status IN ('active', 'inactive', 'terminated')", name="status"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    employee_id: Mapped[str] = mapped_column(String(128), unique=True)
+    source_connection: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(320), index=True)
+    email_lower: Mapped[str | None] = mapped_column(String(320), index=True)
+    first_name: Mapped[str | None] = mapped_column(String(255))
+    last_name: Mapped[str | None] = mapped_column(String(255))
+    display_name: Mapped[str | None] = mapped_column(String(255))
+    title: Mapped[str | None] = mapped_column(String(255))
+    department_key: Mapped[str | None] = mapped_column(String(255))
+    # No foreign key: a manager may be missing from the source, or arrive later in the stream.
+    manager_employee_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    cost_centre: Mapped[str | None] = mapped_column(String(255))
+    location: Mapped[str | None] = mapped_column(String(255))
+    job_level: Mapped[str | None] = mapped_column(String(255))
+    hire_date: Mapped[date | None] = mapped_column(Date)
+    termination_date: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))
+    flags: Mapped[list[str]] = mapped_column(JSONValue, default=list, server_default=text("'[]'"))
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSONValue, default=dict, server_default=text("'{}'"))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_seen_run_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class Department(Base):
+    """A department (Workday: supervisory organization) as last synced."""
+
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    parent_key: Mapped[str | None] = mapped_column(String(255))
+    cost_centre: Mapped[str | None] = mapped_column(String(255))
+    manager_employee_id: Mapped[str | None] = mapped_column(String(128))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
+
+
+class Identity(Base):
+    """A person's id in another system (`salesforce`, `jira`, ...): one per person and system.
+
+    The unique constraint on (system, external_id) is also the lookup index for that pair.
+    """
+
+    __tablename__ = "identities"
+    __table_args__ = (
+        UniqueConstraint("system", "external_id"),
+        UniqueConstraint("person_id", "system"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    person_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("people.id", ondelete="CASCADE"))
+    system: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str] = mapped_column(String(320))
+
+
+class SyncCursor(Base):
+    """Where the next incremental read of a connection's stream starts."""
+
+    __tablename__ = "sync_cursors"
+
+    connection: Mapped[str] = mapped_column(String(255), primary_key=True)
+    stream: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cursor: Mapped[str | None] = mapped_column(Text)
+    last_full_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
+    run_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class StagedPerson(Base):
+    """A person read during one org-sync run, staged so the run can diff against `people` in SQL.
+
+    The run fills it, compares, applies, and deletes its rows; rows left behind belong to a run
+    that died and may be deleted.
+    """
+
+    __tablename__ = "staged_people"
+    __table_args__ = (Index("ix_staged_people_run_id_email_lower", "run_id", "email_lower"),)
+
+    run_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    employee_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    email_lower: Mapped[str | None] = mapped_column(String(320))
+    manager_employee_id: Mapped[str | None] = mapped_column(String(128))
+    department_key: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONValue)
