@@ -73,63 +73,90 @@ def to_status(value: Any, *, termination_date: date | None) -> PersonStatus:
     return PersonStatus.INACTIVE
 
 
+_TEXT_FIELDS = (
+    "email",
+    "first_name",
+    "last_name",
+    "display_name",
+    "title",
+    "department",
+    "department_id",
+    "manager_id",
+    "cost_centre",
+    "location",
+    "job_level",
+)
+
+
+class PersonBuilder:
+    """Turns vendor rows into `PersonRecord`s under one field map, compiled once per read.
+
+    Example:
+        ```python
+        build = PersonBuilder(fields)
+        for row in rows:
+            item = build(row)  # a PersonRecord, or a RecordRejected saying why not
+        ```
+    """
+
+    def __init__(
+        self, fields: FieldMap, *, status_of: Callable[[Any, date | None], PersonStatus] | None = None
+    ) -> None:
+        hub = fields.fields
+        self._id_field = hub.get("employee_id", "id")
+        self._email_field = hub.get("email")
+        self._text = [(name, hub[name]) for name in _TEXT_FIELDS if name in hub]
+        self._hire = hub.get("hire_date")
+        self._term = hub.get("termination_date")
+        self._status = hub.get("status")
+        self._attributes = list(fields.attributes.items())
+        self._identities = list(fields.identities.items())
+        self._status_of = status_of or _default_status
+
+    def __call__(self, row: Mapping[str, Any]) -> PersonRecord | RecordRejected:
+        """The person `row` describes, or why it cannot be one."""
+        get = row.get
+        employee_id = to_text(get(self._id_field))
+        if employee_id is None:
+            key = to_text(get("id")) or (to_text(get(self._email_field)) if self._email_field else None)
+            return RecordRejected(key or "<row without an id>", f"no employee id in vendor field `{self._id_field}`")
+        values = {name: to_text(get(vendor)) for name, vendor in self._text}
+        try:
+            hire = to_date(get(self._hire), field=self._hire) if self._hire else None
+            term = to_date(get(self._term), field=self._term) if self._term else None
+        except ValueError as exc:
+            return RecordRejected(employee_id, str(exc))
+        email = values.get("email")
+        if email is not None and ("@" not in email or " " in email):
+            return RecordRejected(employee_id, f"`{self._email_field}` is not an email address: {email!r}")
+        manager_id = values.get("manager_id")
+        if manager_id in ("0", employee_id):
+            values["manager_id"] = None
+        if values.get("display_name") is None:
+            values["display_name"] = _join(values.get("first_name"), values.get("last_name"))
+        return PersonRecord(
+            employee_id=employee_id,
+            hire_date=hire,
+            termination_date=term,
+            status=self._status_of(get(self._status) if self._status else None, term),
+            attributes={
+                name: value for name, vendor in self._attributes if (value := to_text(get(vendor))) is not None
+            },
+            identities={
+                system: value for system, vendor in self._identities if (value := to_text(get(vendor))) is not None
+            },
+            **values,
+        )
+
+
 def build_person(
     row: Mapping[str, Any],
     fields: FieldMap,
     *,
     status_of: Callable[[Any, date | None], PersonStatus] | None = None,
 ) -> PersonRecord | RecordRejected:
-    """The `PersonRecord` a vendor row describes under `fields`, or why it cannot be one."""
-    hub = fields.fields
-    employee_id = to_text(row.get(hub.get("employee_id", "id")))
-    if employee_id is None:
-        key = to_text(row.get("id")) or to_text(row.get(hub.get("email", ""))) or "<row without an id>"
-        return RecordRejected(key, f"no employee id in vendor field `{hub.get('employee_id', 'id')}`")
-
-    def text(name: str) -> str | None:
-        vendor = hub.get(name)
-        return to_text(row.get(vendor)) if vendor else None
-
-    try:
-        hire = to_date(row.get(hub["hire_date"]), field=hub["hire_date"]) if "hire_date" in hub else None
-        term = (
-            to_date(row.get(hub["termination_date"]), field=hub["termination_date"])
-            if "termination_date" in hub
-            else None
-        )
-    except ValueError as exc:
-        return RecordRejected(employee_id, str(exc))
-    raw_status = row.get(hub["status"]) if "status" in hub else None
-    status = (status_of or _default_status)(raw_status, term)
-    email = text("email")
-    if email is not None and ("@" not in email or " " in email):
-        return RecordRejected(employee_id, f"`{hub['email']}` is not an email address: {email!r}")
-    manager_id = text("manager_id")
-    return PersonRecord(
-        employee_id=employee_id,
-        email=email,
-        first_name=text("first_name"),
-        last_name=text("last_name"),
-        display_name=text("display_name") or _join(text("first_name"), text("last_name")),
-        title=text("title"),
-        department=text("department"),
-        department_id=text("department_id"),
-        manager_id=manager_id if manager_id not in (None, "0", employee_id) else None,
-        cost_centre=text("cost_centre"),
-        location=text("location"),
-        job_level=text("job_level"),
-        hire_date=hire,
-        termination_date=term,
-        status=status,
-        attributes={
-            name: value for name, vendor in fields.attributes.items() if (value := to_text(row.get(vendor))) is not None
-        },
-        identities={
-            system: value
-            for system, vendor in fields.identities.items()
-            if (value := to_text(row.get(vendor))) is not None
-        },
-    )
+    """The `PersonRecord` one vendor row describes (use `PersonBuilder` for many rows)."""
+    return PersonBuilder(fields, status_of=status_of)(row)
 
 
 def _default_status(value: Any, termination_date: date | None) -> PersonStatus:

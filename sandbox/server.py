@@ -290,8 +290,8 @@ class ServerThread:
     ) -> None:
         self.app = app
         self._server: BaseWSGIServer = make_server(host, port, app, threaded=True, ssl_context=ssl_context)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name=f"sandbox-{port}", daemon=True)
+        self._server.daemon_threads = True  # type: ignore[attr-defined]  # a ThreadingMixIn server
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"sandbox-{port}", daemon=True)
         scheme = "https" if ssl_context else "http"
         self.host = host
         self.port = self._server.server_port

@@ -37,7 +37,7 @@ def compute_wait(attempt: int, error: BaseException | None, settings: RetrySetti
     """Seconds to wait before attempt `attempt + 1`: Retry-After if given, else jittered exponential."""
     if isinstance(error, RateLimited) and error.retry_after is not None:
         return min(error.retry_after, settings.max_wait_seconds)
-    exponential = settings.backoff_base_seconds * (2 ** max(0, attempt - 1))
+    exponential = settings.backoff_base_seconds * 2.0 ** max(0, attempt - 1)
     jitter = random.uniform(0, settings.backoff_base_seconds)  # noqa: S311 - jitter, not crypto
     return min(exponential + jitter, settings.max_wait_seconds)
 

@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
@@ -75,6 +76,10 @@ def resolve_database_url(config_url: str | None, env: Mapping[str, str] | None =
     return url
 
 
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
 def mask_url(url: str | URL) -> str:
     """The URL with its password replaced by `***`, safe to print or log."""
     if isinstance(url, URL):
@@ -111,7 +116,8 @@ def create_store_engine(url: str, *, echo: bool = False) -> Engine:
             f"(set {ENV_VAR} or the config's store URL)"
         ) from exc
 
-    kwargs: dict[str, Any] = {"echo": echo}
+    # orjson instead of the stdlib: JSON columns are written per row, 100,000 rows a sync.
+    kwargs: dict[str, Any] = {"echo": echo, "json_serializer": _json_dumps, "json_deserializer": orjson.loads}
     if parsed.get_backend_name() == "postgresql":
         kwargs["pool_pre_ping"] = True
     try:

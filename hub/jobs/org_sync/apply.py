@@ -70,7 +70,11 @@ def apply_plan(
             },
         )
         _write_identities(
-            conn, [(emp, payload) for emp, _, payload in chunk if emp in plan.changes], hcm_system, plan.transfers
+            conn,
+            [(emp, payload) for emp, _, payload in chunk if emp in plan.changes],
+            hcm_system,
+            plan.transfers,
+            {emp: plan.changes[emp].kind == "created" for emp, _, _ in chunk if emp in plan.changes},
         )
     _deactivate(conn, plan.deactivate, now)
     _cut_cycles(conn, [emp for emp in in_cycle if emp not in plan.changes], now)
@@ -91,6 +95,7 @@ def _write_identities(
     people: list[tuple[str, dict[str, Any]]],
     hcm_system: str,
     transfers: set[tuple[str, str]],
+    created: dict[str, bool],
 ) -> None:
     if not people:
         return
@@ -109,7 +114,9 @@ def _write_identities(
             wanted.append({"person_id": ids[emp], "system": system, "external_id": value})
             if (system, value) in transfers:
                 moving.setdefault(system, []).append(value)
-    conn.execute(delete(Identity).where(Identity.person_id.in_(list(ids.values()))))
+    known = [ids[emp] for emp, _ in people if not created.get(emp)]
+    if known:
+        conn.execute(delete(Identity).where(Identity.person_id.in_(known)))
     # An identity given up by someone inactive or leaving moves to its new holder.
     for system, values in moving.items():
         conn.execute(delete(Identity).where(Identity.system == system, Identity.external_id.in_(values)))

@@ -36,6 +36,8 @@ def identity_holders(
 
     Queried per system so the (system, external_id) unique index serves every lookup.
     """
+    if conn.execute(select(Identity.id).limit(1)).first() is None:
+        return  # a first load: nobody holds anything yet
     by_system: dict[str, list[str]] = defaultdict(list)
     for system, value in claims:
         by_system[system].append(value)
