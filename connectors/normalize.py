@@ -24,7 +24,7 @@ def to_text(value: Any) -> str | None:
     """A vendor value as stripped text; None, empty strings and empty containers become None."""
     if type(value) is str:  # the common case, first: vendors send text
         return value.strip() or None
-    if value is None or isinstance(value, (list, dict)) and not value:
+    if value is None or (isinstance(value, (list, dict)) and not value):
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -119,7 +119,9 @@ class PersonBuilder:
         employee_id = to_text(get(self._id_field))
         if employee_id is None:
             key = to_text(get("id")) or (to_text(get(self._email_field)) if self._email_field else None)
-            return RecordRejected(key or "<row without an id>", f"no employee id in vendor field `{self._id_field}`")
+            return RecordRejected(
+                key or "<row without an id>", f"no employee id in vendor field `{self._id_field}`"
+            )
         values = {name: to_text(get(vendor)) for name, vendor in self._text}
         try:
             hire = to_date(get(self._hire), field=self._hire) if self._hire else None
@@ -140,10 +142,14 @@ class PersonBuilder:
             termination_date=term,
             status=self._status_of(get(self._status) if self._status else None, term),
             attributes={
-                name: value for name, vendor in self._attributes if (value := to_text(get(vendor))) is not None
+                name: value
+                for name, vendor in self._attributes
+                if (value := to_text(get(vendor))) is not None
             },
             identities={
-                system: value for system, vendor in self._identities if (value := to_text(get(vendor))) is not None
+                system: value
+                for system, vendor in self._identities
+                if (value := to_text(get(vendor))) is not None
             },
             **values,
         )

@@ -129,10 +129,14 @@ class OrgStream(Protocol):
 
     is_full: bool
 
-    def __iter__(self) -> Iterator[OrgItem]: ...
+    def __iter__(self) -> Iterator[OrgItem]:
+        """Every item of the snapshot or change set, once."""
+        ...
 
     @property
-    def cursor(self) -> str | None: ...
+    def cursor(self) -> str | None:
+        """Where the next incremental read starts; valid once the stream is exhausted."""
+        ...
 
 
 class FieldMap(BaseModel):

@@ -46,10 +46,11 @@ class ConnectorRegistry:
         self._specs: dict[str, ConnectorSpec] = {}
         for spec in specs:
             if spec.type_name in self._specs:
-                other = self._specs[spec.type_name].cls
+                first, second = self._specs[spec.type_name].cls, spec.cls
                 raise ConfigError(
                     f"connector type `{spec.type_name}` is registered twice "
-                    f"({other.__module__}.{other.__qualname__} and {spec.cls.__module__}.{spec.cls.__qualname__}); "
+                    f"({first.__module__}.{first.__qualname__} and "
+                    f"{second.__module__}.{second.__qualname__}); "
                     "uninstall one of the packages"
                 )
             self._specs[spec.type_name] = spec

@@ -44,12 +44,16 @@ class Runtime:
     transport: httpx.BaseTransport | None = None
 
     @contextmanager
-    def connector(self, name: str, stats: CallStats, *, capability: Capability | None = None) -> Iterator[Any]:
+    def connector(
+        self, name: str, stats: CallStats, *, capability: Capability | None = None
+    ) -> Iterator[Any]:
         """Build the connector of connection `name`, closing it afterwards."""
         connections = self.loaded.config.connections
         if name not in connections:
             known = ", ".join(sorted(connections)) or "none"
-            raise ConfigError(f"no connection named `{name}` (connections: {known})", file=str(self.loaded.path))
+            raise ConfigError(
+                f"no connection named `{name}` (connections: {known})", file=str(self.loaded.path)
+            )
         settings = connections[name]
         type_name: str = settings.type  # type: ignore[attr-defined]
         spec = self.registry.get(type_name)

@@ -1,11 +1,12 @@
 """`python -m sandbox`: run the emulators standalone, or the whole demo against them.
 
-    python -m sandbox serve --size 2000            # print base URLs, serve until Ctrl-C
-    python -m sandbox demo                         # sync the demo company into SQLite and show it
+python -m sandbox serve --size 2000            # print base URLs, serve until Ctrl-C
+python -m sandbox demo                         # sync the demo company into SQLite and show it
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -49,10 +50,8 @@ def serve(
         for name, value in sandbox.credentials().items():
             console.print(f"  export {name}={value}")
         console.print("fault injection: POST /_sandbox/faults, request log: GET /_sandbox/requests")
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
-        except KeyboardInterrupt:
-            pass
 
 
 @app.command()

@@ -18,17 +18,117 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
-FIRST_NAMES = (
-    "Ada Alan Amara Ana Anders Aria Ben Bilal Carmen Chen Chloe Dara David Diego Elena Emeka Eva Farah "
-    "Felix Grace Hana Hugo Ines Isaac Jade Jamal Jin Julia Kai Kofi Lara Leo Lina Luca Maya Mei Mia Nadia "
-    "Noah Nora Omar Oscar Priya Rafael Ravi Rosa Sami Sara Sofia Tariq Theo Uma Vera Wei Yara Yusuf Zoe"
-).split()
-LAST_NAMES = (
-    "Abbott Adeyemi Alvarez Bauer Becker Chen Costa Dubois Eriksen Fischer Garcia Gupta Haddad Hansen "
-    "Ibrahim Ito Jensen Kim Kowalski Larsen Lopez Martin Meyer Moreau Nakamura Nguyen Novak O'Brien Okafor "
-    "Patel Perez Petrov Quinn Rossi Santos Schmidt Silva Singh Smith Tanaka Torres Van Dijk Wagner Wang "
-    "Weber Williams Xu Yilmaz Zhang"
-).split()
+FIRST_NAMES = [
+    "Ada",
+    "Alan",
+    "Amara",
+    "Ana",
+    "Anders",
+    "Aria",
+    "Ben",
+    "Bilal",
+    "Carmen",
+    "Chen",
+    "Chloe",
+    "Dara",
+    "David",
+    "Diego",
+    "Elena",
+    "Emeka",
+    "Eva",
+    "Farah",
+    "Felix",
+    "Grace",
+    "Hana",
+    "Hugo",
+    "Ines",
+    "Isaac",
+    "Jade",
+    "Jamal",
+    "Jin",
+    "Julia",
+    "Kai",
+    "Kofi",
+    "Lara",
+    "Leo",
+    "Lina",
+    "Luca",
+    "Maya",
+    "Mei",
+    "Mia",
+    "Nadia",
+    "Noah",
+    "Nora",
+    "Omar",
+    "Oscar",
+    "Priya",
+    "Rafael",
+    "Ravi",
+    "Rosa",
+    "Sami",
+    "Sara",
+    "Sofia",
+    "Tariq",
+    "Theo",
+    "Uma",
+    "Vera",
+    "Wei",
+    "Yara",
+    "Yusuf",
+    "Zoe",
+]
+LAST_NAMES = [
+    "Abbott",
+    "Adeyemi",
+    "Alvarez",
+    "Bauer",
+    "Becker",
+    "Chen",
+    "Costa",
+    "Dubois",
+    "Eriksen",
+    "Fischer",
+    "Garcia",
+    "Gupta",
+    "Haddad",
+    "Hansen",
+    "Ibrahim",
+    "Ito",
+    "Jensen",
+    "Kim",
+    "Kowalski",
+    "Larsen",
+    "Lopez",
+    "Martin",
+    "Meyer",
+    "Moreau",
+    "Nakamura",
+    "Nguyen",
+    "Novak",
+    "O'Brien",
+    "Okafor",
+    "Patel",
+    "Perez",
+    "Petrov",
+    "Quinn",
+    "Rossi",
+    "Santos",
+    "Schmidt",
+    "Silva",
+    "Singh",
+    "Smith",
+    "Tanaka",
+    "Torres",
+    "Van",
+    "Dijk",
+    "Wagner",
+    "Wang",
+    "Weber",
+    "Williams",
+    "Xu",
+    "Yilmaz",
+    "Zhang",
+]
 DIVISIONS = {
     "Sales": ("Enterprise Sales", "Mid-Market Sales", "Sales Operations", "Customer Success"),
     "Engineering": ("Platform", "Product Engineering", "Infrastructure", "Data", "Security"),
@@ -134,7 +234,11 @@ class SyntheticOrg:
         with self.lock:
             for emp in self.employees.values():
                 if emp.last_changed > since:
-                    action = "Inserted" if datetime.combine(emp.hire_date, datetime.min.time(), UTC) > since else "Updated"
+                    action = (
+                        "Inserted"
+                        if datetime.combine(emp.hire_date, datetime.min.time(), UTC) > since
+                        else "Updated"
+                    )
                     yield emp.employee_id, action, emp.last_changed
             for employee_id, when in self.deleted.items():
                 if when > since:
@@ -191,7 +295,13 @@ class SyntheticOrg:
             manager = self.employees[manager_id]
             number = max(int(e) for e in self.employees) + 1
             emp = _make_employee(
-                self._rng, number, manager.division, self.departments[manager.department_key], manager_id, "IC2", title
+                self._rng,
+                number,
+                manager.division,
+                self.departments[manager.department_key],
+                manager_id,
+                "IC2",
+                title,
             )
             emp.hire_date = self.clock.date()
             emp.last_changed = self.tick()
@@ -199,7 +309,7 @@ class SyntheticOrg:
             return emp
 
     def mutate(self, change_ratio: float, *, seed: int | None = None) -> list[str]:
-        """Change the title, location or cost centre of `change_ratio` of the active people; return their ids."""
+        """Change the title, location or cost centre of a share of the active people; return their ids."""
         rng = random.Random(self.seed * 7919 + (seed if seed is not None else int(self.clock.timestamp())))
         with self.lock:
             active = [e.employee_id for e in self.employees.values() if e.is_active]
@@ -209,16 +319,32 @@ class SyntheticOrg:
                 emp = self.employees[employee_id]
                 which = rng.randrange(3)
                 if which == 0:
-                    self.update(employee_id, title=f"Senior {emp.title}" if not emp.title.startswith("Senior") else emp.title[7:])
+                    self.update(
+                        employee_id,
+                        title=f"Senior {emp.title}" if not emp.title.startswith("Senior") else emp.title[7:],
+                    )
                 elif which == 1:
-                    self.update(employee_id, location=rng.choice([loc for loc in LOCATIONS if loc != emp.location]))
+                    self.update(
+                        employee_id, location=rng.choice([loc for loc in LOCATIONS if loc != emp.location])
+                    )
                 else:
-                    self.update(employee_id, cost_centre=f"{emp.cost_centre}-X" if not emp.cost_centre.endswith("-X") else emp.cost_centre[:-2])
+                    self.update(
+                        employee_id,
+                        cost_centre=f"{emp.cost_centre}-X"
+                        if not emp.cost_centre.endswith("-X")
+                        else emp.cost_centre[:-2],
+                    )
             return chosen
 
 
 def _make_employee(
-    rng: random.Random, number: int, division: str, dept: Department, manager_id: str | None, level: str, title: str
+    rng: random.Random,
+    number: int,
+    division: str,
+    dept: Department,
+    manager_id: str | None,
+    level: str,
+    title: str,
 ) -> Employee:
     first = rng.choice(FIRST_NAMES)
     last = rng.choice(LAST_NAMES)
@@ -261,12 +387,24 @@ def generate_org(size: int, *, seed: int = 42, terminated_ratio: float = 0.03) -
     for d_index, division in enumerate(divisions):
         div_key = f"D{(d_index + 1) * 100:03d}"
         org.departments[div_key] = Department(
-            div_key, division, division, root.key, f"CC-{(d_index + 1) * 1000 + 1000}", None, _wid("dept", div_key)
+            div_key,
+            division,
+            division,
+            root.key,
+            f"CC-{(d_index + 1) * 1000 + 1000}",
+            None,
+            _wid("dept", div_key),
         )
         for s_index, name in enumerate(DIVISIONS[division]):
             key = f"D{(d_index + 1) * 100 + s_index + 1:03d}"
             org.departments[key] = Department(
-                key, name, division, div_key, f"CC-{(d_index + 1) * 1000 + 1000 + (s_index + 1) * 10}", None, _wid("dept", key)
+                key,
+                name,
+                division,
+                div_key,
+                f"CC-{(d_index + 1) * 1000 + 1000 + (s_index + 1) * 10}",
+                None,
+                _wid("dept", key),
             )
 
     def add(division: str, dept: Department, manager: str | None, level: str, title: str) -> Employee:
@@ -311,7 +449,13 @@ def generate_org(size: int, *, seed: int = 42, terminated_ratio: float = 0.03) -
                     dept.manager_id = emp.employee_id
                 queue.append((emp, depth + 1))
             else:
-                add(manager.division, dept, manager.employee_id, rng.choice(("IC2", "IC3", "IC4")), TITLES[manager.division])
+                add(
+                    manager.division,
+                    dept,
+                    manager.employee_id,
+                    rng.choice(("IC2", "IC3", "IC4")),
+                    TITLES[manager.division],
+                )
     terminations = [e for e in org.employees.values() if e.job_level.startswith("IC")]
     for emp in rng.sample(terminations, min(len(terminations), round(size * terminated_ratio))):
         emp.status = "Inactive"

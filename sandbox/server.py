@@ -148,7 +148,7 @@ class RequestLog:
             self.entries.clear()
 
 
-class _Abort(Exception):  # noqa: N818 - control flow, not an error
+class _Abort(Exception):
     """Raised inside the WSGI app to drop the connection (a reset fault)."""
 
 
@@ -183,6 +183,7 @@ class EmulatorApp:
 
     # --- WSGI --------------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """Answer one request, applying a pending fault that matches it."""
         request = Request(environ)
         is_admin = request.path.startswith("/_sandbox/")
         fault = None if is_admin else self.faults.take(request)
@@ -205,7 +206,9 @@ class EmulatorApp:
             response = _cut(response, short=fault.kind == "short_body")
         if not is_admin:
             self.requests.add(
-                LoggedRequest(request.method, request.path, request.query_string.decode(), response.status_code)
+                LoggedRequest(
+                    request.method, request.path, request.query_string.decode(), response.status_code
+                )
             )
         return response(environ, start_response)
 
@@ -219,9 +222,9 @@ class EmulatorApp:
                 return self._admin_requests(request)
             handler = getattr(self, f"on_{endpoint}")
             result: Response = handler(request, **values)
-            return result
         except HTTPException as exc:
             return self.http_error(request, exc)
+        return result
 
     def http_error(self, request: Request, exc: HTTPException) -> Response:
         """The vendor's own shape for a routing error (404/405); subclasses override."""
@@ -291,7 +294,12 @@ class ServerThread:
         self.app = app
         self._server: BaseWSGIServer = make_server(host, port, app, threaded=True, ssl_context=ssl_context)
         self._server.daemon_threads = True  # type: ignore[attr-defined]  # a ThreadingMixIn server
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"sandbox-{port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"sandbox-{port}",
+            daemon=True,
+        )
         scheme = "https" if ssl_context else "http"
         self.host = host
         self.port = self._server.server_port

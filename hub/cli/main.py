@@ -41,7 +41,8 @@ ConfigOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
 DatabaseOption = Annotated[
-    str | None, typer.Option("--database-url", help="Store URL; overrides OKRHUB_DATABASE_URL and the config.")
+    str | None,
+    typer.Option("--database-url", help="Store URL; overrides OKRHUB_DATABASE_URL and the config."),
 ]
 
 err = Console(stderr=True)
@@ -49,7 +50,9 @@ err = Console(stderr=True)
 
 @app.callback()
 def main(
-    log_level: Annotated[str, typer.Option(help="Log level on stderr (secrets are always masked).")] = "WARNING",
+    log_level: Annotated[
+        str, typer.Option(help="Log level on stderr (secrets are always masked).")
+    ] = "WARNING",
 ) -> None:
     """okrhub: org sync, automated key results and ratings write-back."""
     configure_logging(log_level)
@@ -66,7 +69,7 @@ def _fail(exc: OkrHubError, json_output: bool = False) -> typer.Exit:
         return typer.Exit(code)
     errors = exc.errors if isinstance(exc, ConfigErrors) else [exc]
     for error in errors:
-        err.print(Text(f"error: {error.message}", style="bold red"))
+        err.print(Text(f"error: {error.message}", style="bold red"), soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -78,7 +81,9 @@ def validate(config: ConfigOption = None, json_output: JsonOption = False) -> No
 
 @app.command()
 def schema(
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
+    ] = None,
 ) -> None:
     """Print the JSON Schema of the config file (for editor autocompletion)."""
     raise typer.Exit(schema_command(output))
@@ -138,7 +143,8 @@ def sync_org(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the diff; write nothing.")] = False,
     full: Annotated[bool, typer.Option("--full", help="Read everyone, not just what changed.")] = False,
     force: Annotated[
-        bool, typer.Option("--force", help="Apply even when a guard (mass deactivation, manager churn) trips.")
+        bool,
+        typer.Option("--force", help="Apply even when a guard (mass deactivation, manager churn) trips."),
     ] = False,
     config: ConfigOption = None,
     database_url: DatabaseOption = None,
@@ -160,7 +166,9 @@ def runs(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option(help="How many runs.")] = 20,
     job: Annotated[str | None, typer.Option(help="Only this job (org_sync, ...).")] = None,
-    status: Annotated[str | None, typer.Option(help="Only runs that ended so (failed, guarded, ...).")] = None,
+    status: Annotated[
+        str | None, typer.Option(help="Only runs that ended so (failed, guarded, ...).")
+    ] = None,
     config: ConfigOption = None,
     database_url: DatabaseOption = None,
     json_output: JsonOption = False,
@@ -209,7 +217,12 @@ def people(
     try:
         runtime = _runtime(config, database_url)
         code = people_command(
-            runtime.engine, status=status, flagged=flagged, search=search, limit=limit, json_output=json_output
+            runtime.engine,
+            status=status,
+            flagged=flagged,
+            search=search,
+            limit=limit,
+            json_output=json_output,
         )
     except OkrHubError as exc:
         raise _fail(exc, json_output) from None

@@ -41,8 +41,10 @@ def people_command(
         count_query = count_query.where(Person.status == status)
     if search:
         pattern = f"%{search.lower()}%"
-        condition = func.lower(Person.display_name).like(pattern) | (Person.email_lower.like(pattern)) | (
-            Person.employee_id == search
+        condition = (
+            func.lower(Person.display_name).like(pattern)
+            | (Person.email_lower.like(pattern))
+            | (Person.employee_id == search)
         )
         query = query.where(condition)
         count_query = count_query.where(condition)
@@ -53,7 +55,7 @@ def people_command(
             total = len(rows)
             rows = rows[:limit] if limit else rows
         else:
-            rows = conn.execute(query.limit(limit) if limit else query).all()
+            rows = list(conn.execute(query.limit(limit) if limit else query).all())
             total = conn.scalar(count_query) or 0
         identities: dict[int, dict[str, str]] = defaultdict(dict)
         for person_id, system, value in conn.execute(
@@ -66,11 +68,14 @@ def people_command(
     if json_output:
         out.print_json(json.dumps({"total": total, "people": people}))
         return 0
-    table = Table(title=f"people ({status or 'all'}: {total:,}{f', showing {len(people)}' if total > len(people) else ''})", title_justify="left")
+    showing = f", showing {len(people)}" if total > len(people) else ""
+    table = Table(title=f"people ({status or 'all'}: {total:,}{showing})", title_justify="left")
     for column in ("employee id", "name", "title", "department", "manager", "status", "flags", "identities"):
         table.add_column(column)
     for person in people:
-        manager_text = f"{person['manager_name'] or '?'} ({person['manager_id']})" if person["manager_id"] else "-"
+        manager_text = (
+            f"{person['manager_name'] or '?'} ({person['manager_id']})" if person["manager_id"] else "-"
+        )
         table.add_row(
             person["employee_id"],
             Text(person["name"] or "-"),

@@ -30,20 +30,23 @@ def sync_org_command(
     settings = runtime.loaded.config.org_sync
     if settings is None:
         raise ConfigError(
-            "no `org_sync` section: add one naming the HCM connection to sync from", file=str(runtime.loaded.path)
+            "no `org_sync` section: add one naming the HCM connection to sync from",
+            file=str(runtime.loaded.path),
         )
     stats = CallStats()
-    with runtime.connector(settings.connection, stats, capability=Capability.ORG_SOURCE) as source:
-        with _progress(out, enabled=not json_output) as on_progress:
-            result = run_org_sync(
-                runtime.engine,
-                connection=settings.connection,
-                source=source,
-                settings=settings,
-                stats=stats,
-                options=options,
-                on_progress=on_progress,
-            )
+    with (
+        runtime.connector(settings.connection, stats, capability=Capability.ORG_SOURCE) as source,
+        _progress(out, enabled=not json_output) as on_progress,
+    ):
+        result = run_org_sync(
+            runtime.engine,
+            connection=settings.connection,
+            source=source,
+            settings=settings,
+            stats=stats,
+            options=options,
+            on_progress=on_progress,
+        )
     if json_output:
         out.print_json(json.dumps(result.to_dict()))
     else:
@@ -74,11 +77,21 @@ def _progress(console: Console, *, enabled: bool) -> Iterator[Any]:
 
 def render_result(out: Console, result: OrgSyncResult) -> None:
     """The summary table, the changes (a sample), and the error if any."""
-    title = f"org sync run {result.run_id} · {result.mode}{' · DRY RUN, nothing written' if result.dry_run else ''}"
+    dry = " · DRY RUN, nothing written" if result.dry_run else ""
+    title = f"org sync run {result.run_id} · {result.mode}{dry}"
     table = Table(title=title, title_justify="left", show_header=False)
     table.add_column("what")
     table.add_column("count", justify="right")
-    for name in ("read", "created", "updated", "reactivated", "unchanged", "deactivated", "rejected"):
+    for name in (
+        "read",
+        "created",
+        "updated",
+        "reactivated",
+        "unchanged",
+        "deactivated",
+        "terminated",
+        "rejected",
+    ):
         table.add_row(name, f"{result.counts.get(name, 0):,}")
     for name in ("manager_missing", "manager_inactive", "manager_cycles"):
         if result.counts.get(name):
@@ -91,7 +104,13 @@ def render_result(out: Console, result: OrgSyncResult) -> None:
     out.print(table)
     preview = result.preview
     if result.dry_run or result.error is not None:
-        _changes(out, "would be created" if result.dry_run else "created", preview.created, result.counts, "created")
+        _changes(
+            out,
+            "would be created" if result.dry_run else "created",
+            preview.created,
+            result.counts,
+            "created",
+        )
         _changes(out, "would be updated", preview.updated, result.counts, "updated")
         _changes(out, "would be reactivated", preview.reactivated, result.counts, "reactivated")
         _changes(out, "would be deactivated", preview.deactivated, result.counts, "deactivated")
@@ -103,25 +122,32 @@ def render_result(out: Console, result: OrgSyncResult) -> None:
             rejected.add_row(row["record_key"], Text(row["reason"]))
         out.print(rejected)
     for cycle in preview.cycles:
-        out.print(Text(f"manager cycle (synced without managers): {' → '.join([*cycle, cycle[0]])}", style="yellow"))
+        out.print(
+            Text(f"manager cycle (synced without managers): {' → '.join([*cycle, cycle[0]])}", style="yellow")
+        )
     if result.error is not None:
         style = "yellow" if result.status == "guarded" else "bold red"
-        out.print(Text(f"{result.status}: {result.error.message}", style=style))
+        out.print(Text(f"{result.status}: {result.error.message}", style=style), soft_wrap=True)
     else:
-        out.print(Text(f"{result.status}. See `okrhub runs show {result.run_id}` for the record.", style="green"))
+        out.print(
+            Text(f"{result.status}. See `okrhub runs show {result.run_id}` for the record.", style="green")
+        )
 
 
 def _changes(out: Console, title: str, items: list[PersonChange], counts: dict[str, int], key: str) -> None:
     if not items:
         return
     total = counts.get(key, len(items))
-    table = Table(title=f"{title} ({total:,}{', first ' + str(len(items)) if total > len(items) else ''})", title_justify="left")
+    table = Table(
+        title=f"{title} ({total:,}{', first ' + str(len(items)) if total > len(items) else ''})",
+        title_justify="left",
+    )
     table.add_column("employee id")
     table.add_column("name")
     if key == "updated":
         table.add_column("fields")
     for item in items:
-        row = [item.employee_id, Text(item.name or "-")]
+        row: list[str | Text] = [item.employee_id, Text(item.name or "-")]
         if key == "updated":
             row.append(Text(", ".join(item.fields)))
         table.add_row(*row)

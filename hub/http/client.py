@@ -167,7 +167,9 @@ class ApiClient:
             with attempt:
                 spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY_BYTES)  # noqa: SIM115
                 try:
-                    with self._client.stream(method, url, params=params, json=json, headers=headers) as response:
+                    with self._client.stream(
+                        method, url, params=params, json=json, headers=headers
+                    ) as response:
                         self._check(response, None)
                         for chunk in response.iter_bytes(chunk_size=256 * 1024):
                             spool.write(chunk)

@@ -16,8 +16,8 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from types import MappingProxyType
 
 import httpx
@@ -158,4 +158,6 @@ def error_for_response(
         )
     if resolution.action is Action.SKIP and record_key is not None:
         return RecordRejected(record_key, f"HTTP {status} from {where}{said}")
-    return ConnectorError(f"{prefix}{where} failed with HTTP {status}{said}", connection=connection, status=status)
+    return ConnectorError(
+        f"{prefix}{where} failed with HTTP {status}{said}", connection=connection, status=status
+    )

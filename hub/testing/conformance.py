@@ -90,7 +90,9 @@ def make_connector_tests() -> type:
         def test_429_with_retry_after_is_retried(self, harness: Harness) -> None:
             from sandbox.server import Fault
 
-            harness.emulator.faults.inject(Fault(kind="status", status=429, retry_after="0", path=harness.people_path))
+            harness.emulator.faults.inject(
+                Fault(kind="status", status=429, retry_after="0", path=harness.people_path)
+            )
             stats = CallStats()
             connector = harness.connector(stats=stats)
             people, _, _ = _people(connector, None)
@@ -102,13 +104,17 @@ def make_connector_tests() -> type:
         def test_401_becomes_an_auth_error(self, harness: Harness) -> None:
             from sandbox.server import Fault
 
-            harness.emulator.faults.inject(Fault(kind="status", status=401, path=harness.people_path, times=10))
+            harness.emulator.faults.inject(
+                Fault(kind="status", status=401, path=harness.people_path, times=10)
+            )
             connector = harness.connector()
             with pytest.raises(AuthError):
                 _people(connector, None)
             connector.close()
 
-        def test_no_secret_reaches_logs_or_errors(self, harness: Harness, caplog: pytest.LogCaptureFixture) -> None:
+        def test_no_secret_reaches_logs_or_errors(
+            self, harness: Harness, caplog: pytest.LogCaptureFixture
+        ) -> None:
             from sandbox.server import Fault
 
             caplog.set_level(logging.DEBUG)
@@ -120,7 +126,9 @@ def make_connector_tests() -> type:
                 texts.append(str(exc))
                 texts.append(repr(exc.attrs()))
             bad.close()
-            harness.emulator.faults.inject(Fault(kind="status", status=500, path=harness.people_path, times=2))
+            harness.emulator.faults.inject(
+                Fault(kind="status", status=500, path=harness.people_path, times=2)
+            )
             good = harness.connector()
             _people(good, None)
             good.close()

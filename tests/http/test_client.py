@@ -8,7 +8,14 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
-from hub.errors import AuthError, ConnectorError, PermissionDenied, RateLimited, RecordRejected, TransientError
+from hub.errors import (
+    AuthError,
+    ConnectorError,
+    PermissionDenied,
+    RateLimited,
+    RecordRejected,
+    TransientError,
+)
 from hub.http.client import ApiClient
 from hub.http.policy import Action, Kind, Resolution, parse_retry_after
 from hub.http.retry import RetrySettings, compute_wait
@@ -49,7 +56,9 @@ def sequence(*responses):
 def test_retry_after_seconds_is_honoured_and_counted():
     stats = CallStats()
     sleeps: list[float] = []
-    handler = sequence(httpx.Response(429, headers={"Retry-After": "3"}), httpx.Response(200, json={"ok": True}))
+    handler = sequence(
+        httpx.Response(429, headers={"Retry-After": "3"}), httpx.Response(200, json={"ok": True})
+    )
     client = make_client(handler, stats=stats, sleeps=sleeps)
     assert client.request("GET", "/x").json() == {"ok": True}
     assert sleeps == [3.0]
@@ -93,7 +102,13 @@ def test_connection_errors_are_retried():
 
 @pytest.mark.parametrize(
     ("status", "error"),
-    [(401, AuthError), (403, PermissionDenied), (404, ConnectorError), (400, ConnectorError), (410, ConnectorError)],
+    [
+        (401, AuthError),
+        (403, PermissionDenied),
+        (404, ConnectorError),
+        (400, ConnectorError),
+        (410, ConnectorError),
+    ],
 )
 def test_permanent_statuses_fail_at_once(status, error):
     stats = CallStats()

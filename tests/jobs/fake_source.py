@@ -72,8 +72,11 @@ class FakeHR:
     def read_org(self, fields: FieldMap, *, since: str | None) -> FakeStream:
         self.reads.append(since)
         if since is None:
-            departments = {p.department: DepartmentRecord(key=p.department, name=p.department)
-                           for p in self.people.values() if p.department}
+            departments = {
+                p.department: DepartmentRecord(key=p.department, name=p.department)
+                for p in self.people.values()
+                if p.department
+            }
             items: list[OrgItem] = [*departments.values(), *self.people.values(), *self.extra]
             return FakeStream(items, True, f"v{self.version}", self.fail_after)
         return FakeStream(list(self.changed), False, f"v{self.version}", self.fail_after)
@@ -95,16 +98,35 @@ class FakeHR:
 def small_org(size: int = 20) -> FakeHR:
     """A CEO, two managers and individual contributors, with Salesforce ids."""
     hr = FakeHR()
-    hr.put(employee_id="1", email="ceo@acme.test", display_name="Chief", department="Exec",
-           identities={"salesforce": "005CEO"}, hire_date=date(2015, 1, 1))
+    hr.put(
+        employee_id="1",
+        email="ceo@acme.test",
+        display_name="Chief",
+        department="Exec",
+        identities={"salesforce": "005CEO"},
+        hire_date=date(2015, 1, 1),
+    )
     for m in ("2", "3"):
-        hr.put(employee_id=m, email=f"m{m}@acme.test", display_name=f"Manager {m}", manager_id="1",
-               department="Sales" if m == "2" else "Eng", identities={"salesforce": f"005M{m}"})
+        hr.put(
+            employee_id=m,
+            email=f"m{m}@acme.test",
+            display_name=f"Manager {m}",
+            manager_id="1",
+            department="Sales" if m == "2" else "Eng",
+            identities={"salesforce": f"005M{m}"},
+        )
     for i in range(4, size + 1):
         manager = "2" if i % 2 == 0 else "3"
-        hr.put(employee_id=str(i), email=f"p{i}@acme.test", display_name=f"Person {i}", manager_id=manager,
-               title="Engineer", department="Sales" if manager == "2" else "Eng",
-               identities={"salesforce": f"005P{i}"}, status=PersonStatus.ACTIVE)
+        hr.put(
+            employee_id=str(i),
+            email=f"p{i}@acme.test",
+            display_name=f"Person {i}",
+            manager_id=manager,
+            title="Engineer",
+            department="Sales" if manager == "2" else "Eng",
+            identities={"salesforce": f"005P{i}"},
+            status=PersonStatus.ACTIVE,
+        )
     return hr
 
 

@@ -19,7 +19,12 @@ SETTINGS = OrgSyncSettings(connection="hr")
 
 def sync(engine, hr, settings=SETTINGS, **options):
     return run_org_sync(
-        engine, connection="hr", source=hr, settings=settings, stats=CallStats(), options=OrgSyncOptions(**options)
+        engine,
+        connection="hr",
+        source=hr,
+        settings=settings,
+        stats=CallStats(),
+        options=OrgSyncOptions(**options),
     )
 
 
@@ -189,7 +194,9 @@ def test_manager_cycles_are_reported_not_stored(store_engine):
     stored = people(store_engine)
     assert stored["2"].manager_employee_id is None or stored["4"].manager_employee_id is None
     assert "manager_cycle" in stored["2"].flags
-    warnings = [r for r in RunLedger(store_engine).get(result.run_id).rejections if "manager cycle" in r.reason]
+    warnings = [
+        r for r in RunLedger(store_engine).get(result.run_id).rejections if "manager cycle" in r.reason
+    ]
     assert {w.record_key for w in warnings} == {"2", "4"}
 
 
@@ -268,3 +275,31 @@ def test_duplicate_employee_ids_in_one_source_are_rejected(store_engine):
 
 def _fields(record):
     return {name: getattr(record, name) for name in record.__dataclass_fields__}
+
+
+def test_mass_termination_marked_by_the_source_is_guarded_too(store_engine):
+    hr = small_org(30)
+    sync(store_engine, hr)
+    for i in range(10, 16):
+        hr.put(**{**_fields(hr.people[str(i)]), "status": PersonStatus.TERMINATED})
+    result = sync(store_engine, hr, full=True)
+    assert result.status == "guarded"
+    assert "6 marked inactive or terminated" in str(result.error)
+    assert all(p.status == "active" for p in people(store_engine).values())
+    forced = sync(store_engine, hr, full=True, force=True)
+    assert forced.counts["terminated"] == 6
+    assert people(store_engine)["12"].status == "terminated"
+
+
+def test_a_cycle_fixed_in_the_hcm_is_restored_by_the_next_full_sync(store_engine):
+    hr = small_org(10)
+    sync(store_engine, hr)
+    hr.put(**{**_fields(hr.people["2"]), "manager_id": "4"})
+    sync(store_engine, hr, full=True)
+    hr.put(**{**_fields(hr.people["2"]), "manager_id": "1"})
+    result = sync(store_engine, hr, full=True)
+    assert result.counts["manager_cycles"] == 0
+    stored = people(store_engine)
+    assert stored["2"].manager_employee_id == "1"
+    assert stored["4"].manager_employee_id == "2"
+    assert stored["2"].flags == stored["4"].flags == []

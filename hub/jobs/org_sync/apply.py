@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, case, delete, func, select, update
+from sqlalchemy import Connection, and_, bindparam, case, delete, func, insert, select, update
 
 from hub.contracts import DepartmentRecord
 from hub.jobs.org_sync.plan import OrgPlan
@@ -38,7 +38,14 @@ def staged_payloads(conn: Connection, run_id: int) -> Iterator[list[tuple[str, s
 
 
 def apply_plan(
-    conn: Connection, plan: OrgPlan, *, run_id: int, connection: str, hcm_system: str, cursor: str | None, now: datetime
+    conn: Connection,
+    plan: OrgPlan,
+    *,
+    run_id: int,
+    connection: str,
+    hcm_system: str,
+    cursor: str | None,
+    now: datetime,
 ) -> dict[str, int]:
     """Apply `plan`; return the department counts it adds to the run's counts."""
     in_cycle = plan.in_cycle
@@ -53,6 +60,7 @@ def apply_plan(
                 flags=list(plan.flags.get(emp, ())),
                 manager_id=None if emp in in_cycle else payload["manager_id"],
             )
+            | ({"content_hash": ""} if emp in in_cycle else {})
             for emp, digest, payload in chunk
             if emp in plan.changes
         ]
@@ -120,7 +128,7 @@ def _write_identities(
     # An identity given up by someone inactive or leaving moves to its new holder.
     for system, values in moving.items():
         conn.execute(delete(Identity).where(Identity.system == system, Identity.external_id.in_(values)))
-    conn.execute(Identity.__table__.insert(), wanted)
+    conn.execute(insert(Identity), wanted)
 
 
 def _deactivate(conn: Connection, employee_ids: list[str], now: datetime) -> None:
@@ -138,7 +146,8 @@ def _cut_cycles(conn: Connection, employee_ids: list[str], now: datetime) -> Non
         conn.execute(
             update(Person)
             .where(Person.employee_id.in_(batch))
-            .values(manager_employee_id=None, flags=["manager_cycle"], updated_at=now)
+            # An empty hash makes the next full sync read them again and re-check the cycle.
+            .values(manager_employee_id=None, flags=["manager_cycle"], updated_at=now, content_hash="")
         )
 
 
@@ -173,7 +182,13 @@ def _write_departments(
         before = stored.get(key)
         if before is None:
             created += 1
-        elif (before.name, before.parent_key, before.cost_centre, before.manager_employee_id, before.active) != (
+        elif (
+            before.name,
+            before.parent_key,
+            before.cost_centre,
+            before.manager_employee_id,
+            before.active,
+        ) != (
             dept.name,
             dept.parent_key,
             dept.cost_centre,
@@ -189,13 +204,23 @@ def _write_departments(
     gone = [key for key, row in stored.items() if full and row.active and key not in departments]
     for batch in chunked(gone):
         conn.execute(update(Department).where(Department.key.in_(batch)).values(active=False, updated_at=now))
-    return {"departments_created": created, "departments_updated": updated, "departments_deactivated": len(gone)}
+    return {
+        "departments_created": created,
+        "departments_updated": updated,
+        "departments_deactivated": len(gone),
+    }
 
 
 def _save_cursor(
     conn: Connection, connection: str, cursor: str | None, *, full: bool, run_id: int, now: datetime
 ) -> None:
-    row = {"connection": connection, "stream": PEOPLE_STREAM, "cursor": cursor, "updated_at": now, "run_id": run_id}
+    row = {
+        "connection": connection,
+        "stream": PEOPLE_STREAM,
+        "cursor": cursor,
+        "updated_at": now,
+        "run_id": run_id,
+    }
     if full:
         row["last_full_at"] = now
     upsert(conn, SyncCursor.__table__, [row], key=["connection", "stream"])  # type: ignore[arg-type]

@@ -25,6 +25,8 @@ class OrgPlan:
     transfers: set[tuple[str, str]]
     active_before: int
     manager_changes: int
+    leavers: int
+    """Active people the source now marks inactive or terminated (they leave without being missing)."""
     counts: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -52,17 +54,23 @@ def build_plan(
         deactivate = [emp for emp, ex in ours.items() if ex.status == "active" and emp not in stage.seen]
     removed_active = [emp for emp in stage.removed if emp in ours and ours[emp].status == "active"]
     deactivate.extend(emp for emp in removed_active if emp not in deactivate)
-    graph = OrgGraph.after(existing, changes, deactivate)
-    cycles = graph.cycles()
+    graph = OrgGraph(existing, changes, frozenset(deactivate))
+    cycles = graph.cycles(changes)
     in_cycle = {member for cycle in cycles for member in cycle}
     flags = {emp: graph.flags(emp, in_cycle) for emp in changes}
     flag_updates: dict[str, tuple[str, ...]] = {}
-    for emp, ex in existing.items():
-        if emp in changes:
+    for emp in (graph.affected() | in_cycle) - set(changes):
+        before = existing.get(emp)
+        if before is None:
             continue
         now = graph.flags(emp, in_cycle)
-        if now != ex.flags and not (emp in deactivate and not now):
+        if now != before.flags and not (emp in deactivate and not now):
             flag_updates[emp] = now
+    leavers = sum(
+        1
+        for emp, change in changes.items()
+        if change.status != "active" and emp in ours and ours[emp].status == "active"
+    )
     manager_changes = sum(
         1
         for emp, change in changes.items()
@@ -70,7 +78,9 @@ def build_plan(
     )
     kinds = [change.kind for change in changes.values()]
     all_flags = [*flags.values(), *(f for emp, f in flag_updates.items())]
-    unchanged_flags = [ex.flags for emp, ex in existing.items() if emp not in changes and emp not in flag_updates]
+    unchanged_flags = [
+        ex.flags for emp, ex in existing.items() if emp not in changes and emp not in flag_updates
+    ]
     counts = {
         "read": len(stage.seen),
         "created": kinds.count("created"),
@@ -78,6 +88,7 @@ def build_plan(
         "reactivated": kinds.count("reactivated"),
         "unchanged": stage.unchanged,
         "deactivated": len(deactivate),
+        "terminated": leavers,
         "rejected": len(stage.rejections) + len(conflicts),
         "manager_cycles": len(cycles),
         "manager_missing": sum("manager_missing" in f for f in (*all_flags, *unchanged_flags)),
@@ -96,6 +107,7 @@ def build_plan(
         transfers=transfers or set(),
         active_before=active_before,
         manager_changes=manager_changes,
+        leavers=leavers,
         counts=counts,
     )
 
@@ -115,11 +127,13 @@ def check_guards(
         )
     if force or plan.active_before == 0:
         return
-    ratio = len(plan.deactivate) / plan.active_before
+    leaving = len(plan.deactivate) + plan.leavers
+    ratio = leaving / plan.active_before
     if ratio > max_deactivate_ratio:
         raise GuardTripped(
-            f"this sync would deactivate {len(plan.deactivate)} of {plan.active_before} active people "
-            f"({ratio:.1%}), more than max_deactivate_ratio {max_deactivate_ratio:.0%}; nothing was written. "
+            f"this sync would deactivate {leaving} of {plan.active_before} active people "
+            f"({len(plan.deactivate)} missing from the source, {plan.leavers} marked inactive or terminated; "
+            f"{ratio:.1%}), more than max_deactivate_ratio {max_deactivate_ratio:.0%}; nothing was written. "
             "Look at the dry run (`okrhub sync org --dry-run`), then rerun with --force if it is right.",
             guard="max_deactivate_ratio",
             observed=round(ratio, 4),
@@ -128,8 +142,9 @@ def check_guards(
     manager_ratio = plan.manager_changes / plan.active_before
     if manager_ratio > max_manager_change_ratio:
         raise GuardTripped(
-            f"this sync would change the manager of {plan.manager_changes} of {plan.active_before} active people "
-            f"({manager_ratio:.1%}), more than max_manager_change_ratio {max_manager_change_ratio:.0%}; "
+            f"this sync would change the manager of {plan.manager_changes} of {plan.active_before} "
+            f"active people ({manager_ratio:.1%}), "
+            f"more than max_manager_change_ratio {max_manager_change_ratio:.0%}; "
             "nothing was written. Look at the dry run, then rerun with --force if it is right.",
             guard="max_manager_change_ratio",
             observed=round(manager_ratio, 4),

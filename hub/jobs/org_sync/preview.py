@@ -67,7 +67,9 @@ def build_preview(conn: Connection, plan: OrgPlan, *, run_id: int, limit: int = 
     }
     stored_rows = {
         row.employee_id: row
-        for row in conn.execute(select(Person).where(Person.employee_id.in_([*sample, *plan.deactivate[:limit]])))
+        for row in conn.execute(
+            select(Person).where(Person.employee_id.in_([*sample, *plan.deactivate[:limit]]))
+        )
     }
     identities: dict[int, dict[str, str]] = defaultdict(dict)
     for person_id, system, value in conn.execute(
@@ -77,7 +79,11 @@ def build_preview(conn: Connection, plan: OrgPlan, *, run_id: int, limit: int = 
     ):
         if system != "email":
             identities[person_id][system] = value
-    for kind, target in (("created", preview.created), ("updated", preview.updated), ("reactivated", preview.reactivated)):
+    for kind, target in (
+        ("created", preview.created),
+        ("updated", preview.updated),
+        ("reactivated", preview.reactivated),
+    ):
         for emp in by_kind.get(kind, []):
             payload = staged.get(emp, {})
             fields: tuple[str, ...] = ()
@@ -87,6 +93,6 @@ def build_preview(conn: Connection, plan: OrgPlan, *, run_id: int, limit: int = 
                 fields = tuple(changed_fields(payload, stored_payload(row, mine)))
             target.append(PersonChange(emp, payload.get("display_name"), kind, fields))
     for emp in plan.deactivate[:limit]:
-        row = stored_rows.get(emp)
-        preview.deactivated.append(PersonChange(emp, row.display_name if row else None, "deactivated"))
+        gone = stored_rows.get(emp)
+        preview.deactivated.append(PersonChange(emp, gone.display_name if gone else None, "deactivated"))
     return preview

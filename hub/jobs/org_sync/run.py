@@ -83,12 +83,18 @@ class OrgSyncResult:
         }
 
 
-class _DryRun(Exception):  # noqa: N818 - control flow: roll the transaction back
+class _DryRun(Exception):
     pass
 
 
 def choose_mode(
-    engine: Engine, *, connection: str, source: OrgSource, settings: OrgSyncSettings, full: bool, now: datetime
+    engine: Engine,
+    *,
+    connection: str,
+    source: OrgSource,
+    settings: OrgSyncSettings,
+    full: bool,
+    now: datetime,
 ) -> tuple[str, str | None]:
     """`("full", None)` or `("incremental", cursor)` for this run."""
     if full or not source.supports_incremental:
@@ -143,7 +149,11 @@ def run_org_sync(
                 conn, run_id=run_id, existing=existing, hcm_system=source.type_name, on_progress=on_progress
             ).consume(stream)
             leaving = set(stage.removed) | (
-                {e for e, ex in existing.items() if ex.source_connection == connection and e not in stage.seen}
+                {
+                    e
+                    for e, ex in existing.items()
+                    if ex.source_connection == connection and e not in stage.seen
+                }
                 if mode == "full"
                 else set()
             )
@@ -165,7 +175,7 @@ def run_org_sync(
                 force=options.force,
             )
             if options.dry_run:
-                raise _DryRun
+                raise _DryRun  # noqa: TRY301 - leaves the transaction by rolling it back
             counts.update(
                 apply_plan(
                     conn,

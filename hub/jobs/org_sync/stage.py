@@ -96,7 +96,9 @@ class Stager:
         result = self.result
         if record.employee_id in result.seen:
             result.rejections.append(
-                RecordRejected(record.employee_id, "the source lists this employee id twice; the first row was kept")
+                RecordRejected(
+                    record.employee_id, "the source lists this employee id twice; the first row was kept"
+                )
             )
             return
         result.seen.add(record.employee_id)
