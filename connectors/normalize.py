@@ -7,11 +7,14 @@ connector maps its quirks through these helpers so the hub sees one shape.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 
-from hub.contracts import FieldMap, PersonRecord, PersonStatus
+import orjson
+
+from hub.contracts import PERSON_FIELDS, FieldMap, PersonRecord, PersonStatus, PersonUnchanged, UnchangedCheck
 from hub.errors import RecordRejected
 
 EMPTY_DATES = frozenset({"", "0000-00-00", "0000-00-00T00:00:00+00:00", "0000-00-00 00:00:00"})
@@ -73,19 +76,8 @@ def to_status(value: Any, *, termination_date: date | None) -> PersonStatus:
     return PersonStatus.INACTIVE
 
 
-_TEXT_FIELDS = (
-    "email",
-    "first_name",
-    "last_name",
-    "display_name",
-    "title",
-    "department",
-    "department_id",
-    "manager_id",
-    "cost_centre",
-    "location",
-    "job_level",
-)
+_NOT_TEXT = frozenset({"employee_id", "hire_date", "termination_date", "status"})
+_TEXT_FIELDS = tuple(name for name in PERSON_FIELDS if name not in _NOT_TEXT)
 
 
 class PersonBuilder:
@@ -100,9 +92,17 @@ class PersonBuilder:
     """
 
     def __init__(
-        self, fields: FieldMap, *, status_of: Callable[[Any, date | None], PersonStatus] | None = None
+        self,
+        fields: FieldMap,
+        *,
+        status_of: Callable[[Any, date | None], PersonStatus] | None = None,
+        unchanged: UnchangedCheck | None = None,
     ) -> None:
         hub = fields.fields
+        self._unchanged = unchanged
+        # The field map is part of every digest: a remapped field changes the record even when
+        # the vendor row does not.
+        self._fingerprint = orjson.dumps(fields.model_dump(), option=orjson.OPT_SORT_KEYS)
         self._id_field = hub.get("employee_id", "id")
         self._email_field = hub.get("email")
         self._text = [(name, hub[name]) for name in _TEXT_FIELDS if name in hub]
@@ -113,8 +113,13 @@ class PersonBuilder:
         self._identities = list(fields.identities.items())
         self._status_of = status_of or _default_status
 
-    def __call__(self, row: Mapping[str, Any]) -> PersonRecord | RecordRejected:
-        """The person `row` describes, or why it cannot be one."""
+    def digest(self, row: Mapping[str, Any]) -> str:
+        """A digest of the raw row under this field map."""
+        raw = orjson.dumps(row, option=orjson.OPT_SORT_KEYS, default=str)
+        return hashlib.blake2b(self._fingerprint + raw, digest_size=16).hexdigest()
+
+    def __call__(self, row: Mapping[str, Any]) -> PersonRecord | PersonUnchanged | RecordRejected:
+        """The person `row` describes, `PersonUnchanged` when the store has it already, or why not."""
         get = row.get
         employee_id = to_text(get(self._id_field))
         if employee_id is None:
@@ -122,6 +127,9 @@ class PersonBuilder:
             return RecordRejected(
                 key or "<row without an id>", f"no employee id in vendor field `{self._id_field}`"
             )
+        digest = self.digest(row)
+        if self._unchanged is not None and self._unchanged(employee_id, digest):
+            return PersonUnchanged(employee_id)
         values = {name: to_text(get(vendor)) for name, vendor in self._text}
         try:
             hire = to_date(get(self._hire), field=self._hire) if self._hire else None
@@ -138,6 +146,7 @@ class PersonBuilder:
             values["display_name"] = _join(values.get("first_name"), values.get("last_name"))
         return PersonRecord(
             employee_id=employee_id,
+            source_digest=digest,
             hire_date=hire,
             termination_date=term,
             status=self._status_of(get(self._status) if self._status else None, term),
@@ -162,7 +171,9 @@ def build_person(
     status_of: Callable[[Any, date | None], PersonStatus] | None = None,
 ) -> PersonRecord | RecordRejected:
     """The `PersonRecord` one vendor row describes (use `PersonBuilder` for many rows)."""
-    return PersonBuilder(fields, status_of=status_of)(row)
+    item = PersonBuilder(fields, status_of=status_of)(row)
+    assert not isinstance(item, PersonUnchanged)  # no `unchanged` check was given
+    return item
 
 
 def _default_status(value: Any, termination_date: date | None) -> PersonStatus:

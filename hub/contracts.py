@@ -17,7 +17,7 @@ Example:
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
@@ -94,6 +94,19 @@ class PersonRecord:
     status: PersonStatus = PersonStatus.ACTIVE
     attributes: Mapping[str, str] = field(default_factory=dict)
     identities: Mapping[str, str] = field(default_factory=dict)
+    source_digest: str | None = None
+    """A digest of the raw vendor row and the field map; equal digests mean an identical record."""
+
+
+@dataclass(frozen=True, slots=True)
+class PersonUnchanged:
+    """This person's source row has the digest the store already holds: nothing to build or write."""
+
+    employee_id: str
+
+
+UnchangedCheck = Callable[[str, str], bool]
+"""`unchanged(employee_id, digest)`: does the store already hold this person from a row with this digest?"""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -114,7 +127,7 @@ class PersonRemoved:
     employee_id: str
 
 
-OrgItem = PersonRecord | DepartmentRecord | PersonRemoved | RecordRejected
+OrgItem = PersonRecord | PersonUnchanged | DepartmentRecord | PersonRemoved | RecordRejected
 """What an org stream yields. A `RecordRejected` is a source row that could not be read."""
 
 
@@ -237,6 +250,13 @@ class OrgSource(Connector, Protocol):
         """The field map this vendor (in its configured read mode) uses when the config is silent."""
         ...
 
-    def read_org(self, fields: FieldMap, *, since: str | None) -> OrgStream:
-        """Stream the org: everything when `since` is None, else what changed after that cursor."""
+    def read_org(
+        self, fields: FieldMap, *, since: str | None, unchanged: UnchangedCheck | None = None
+    ) -> OrgStream:
+        """Stream the org: everything when `since` is None, else what changed after that cursor.
+
+        When `unchanged` says a row's digest is what the store holds, yield `PersonUnchanged`
+        instead of building the record: a nightly re-read of a stable org then costs little more
+        than the download.
+        """
         ...

@@ -74,14 +74,9 @@ class BambooHRClient:
         self._secrets = context.secrets | {key}
         self._last_detail = ""
         self._warned: set[tuple[str, ...]] = set()
-        self._api = ApiClient(
-            base_url=self.base_url,
-            connection=context.connection,
-            stats=context.stats,
-            retry=context.retry or settings.retry,
-            verify=settings.verify(),
-            timeout=settings.timeout_seconds,
-            transport=context.transport,
+        self._api = ApiClient.for_connection(
+            settings,
+            context,
             auth=httpx.BasicAuth(key, "x"),
             headers={"Accept": "application/json"},
             policy_overrides=POLICY_OVERRIDES,

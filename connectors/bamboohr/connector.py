@@ -19,10 +19,10 @@ from hub.contracts import (
     DepartmentRecord,
     FieldMap,
     OrgItem,
-    PersonRecord,
     PersonRemoved,
+    UnchangedCheck,
 )
-from hub.errors import SourceDataError
+from hub.errors import RecordRejected, SourceDataError
 
 logger = logging.getLogger(__name__)
 
@@ -151,31 +151,39 @@ class BambooHRConnector:
         """BambooHR field ids for each hub field; no identities (the org-sync config adds those)."""
         return DIRECTORY_FIELDS if self.settings.read_mode == "directory" else REPORT_FIELDS
 
-    def read_org(self, fields: FieldMap, *, since: str | None) -> BambooHROrgStream:
-        """The whole org when `since` is None (or in `directory` mode), else what changed after `since`."""
+    def read_org(
+        self, fields: FieldMap, *, since: str | None, unchanged: UnchangedCheck | None = None
+    ) -> BambooHROrgStream:
+        """The whole org when `since` is None (or in `directory` mode), else what changed after `since`.
+
+        Rows whose digest `unchanged` recognises come back as `PersonUnchanged`.
+        """
+        build = PersonBuilder(fields, unchanged=unchanged)
         if self.settings.read_mode == "directory":
             if since is not None:
                 logger.info(
                     "connection `%s`: directory mode has no change feed; reading a full snapshot",
                     self.context.connection,
                 )
-            return BambooHROrgStream(lambda: self._read_directory(fields), is_full=True)
+            return BambooHROrgStream(lambda: self._read_directory(fields, build), is_full=True)
         if since is None:
-            return BambooHROrgStream(lambda: self._read_full(fields), is_full=True)
-        return BambooHROrgStream(lambda: self._read_changed(fields, since), is_full=False)
+            return BambooHROrgStream(lambda: self._read_full(fields, build), is_full=True)
+        return BambooHROrgStream(lambda: self._read_changed(fields, build, since), is_full=False)
 
     def close(self) -> None:
         """Release the HTTP connections."""
         self._client.close()
 
     # --- reads -----------------------------------------------------------------------------------
-    def _read_full(self, fields: FieldMap) -> Generator[OrgItem, None, str]:
+    def _read_full(self, fields: FieldMap, build: PersonBuilder) -> Generator[OrgItem, None, str]:
         started = datetime.now(UTC)
-        count = yield from self._people(self._client.custom_report(_report_fields(fields)), fields, set())
+        count = yield from self._people(
+            self._client.custom_report(_report_fields(fields)), fields, build, set()
+        )
         logger.info("connection `%s`: full read returned %d people", self.context.connection, count)
         return _cursor_at(started - CURSOR_OVERLAP)
 
-    def _read_directory(self, fields: FieldMap) -> Generator[OrgItem, None, str]:
+    def _read_directory(self, fields: FieldMap, build: PersonBuilder) -> Generator[OrgItem, None, str]:
         if missing := sorted(set(fields.vendor_fields()) - DIRECTORY_KEYS):
             logger.warning(
                 "connection `%s`: the directory has no field %s; those hub fields stay empty "
@@ -184,13 +192,15 @@ class BambooHRConnector:
                 ", ".join(missing),
             )
         started = datetime.now(UTC)
-        count = yield from self._people(self._client.directory(), fields, set())
+        count = yield from self._people(self._client.directory(), fields, build, set())
         logger.info(
             "connection `%s`: directory read returned %d active people", self.context.connection, count
         )
         return _cursor_at(started - CURSOR_OVERLAP)
 
-    def _read_changed(self, fields: FieldMap, since: str) -> Generator[OrgItem, None, str]:
+    def _read_changed(
+        self, fields: FieldMap, build: PersonBuilder, since: str
+    ) -> Generator[OrgItem, None, str]:
         changes = self._client.get_json("employees/changed", params={"since": since})
         latest, actions = self._parse_changes(changes)
         removed = sorted((i for i, action in actions.items() if action == "Deleted"), key=_id_order)
@@ -202,7 +212,7 @@ class BambooHRConnector:
         for start in range(0, len(changed), size):
             chunk = changed[start : start + size]
             yield from self._people(
-                self._client.custom_report(_report_fields(fields), employee_ids=chunk), fields, seen
+                self._client.custom_report(_report_fields(fields), employee_ids=chunk), fields, build, seen
             )
         logger.info(
             "connection `%s`: %d people changed and %d deleted since %s",
@@ -214,17 +224,23 @@ class BambooHRConnector:
         return latest if actions and latest else since
 
     # --- helpers ---------------------------------------------------------------------------------
-    def _people(self, rows: Iterable[Any], fields: FieldMap, seen: set[str]) -> Generator[OrgItem, None, int]:
-        """Each row as a person (or a rejection), each department before the first person in it."""
+    def _people(
+        self, rows: Iterable[Any], fields: FieldMap, build: PersonBuilder, seen: set[str]
+    ) -> Generator[OrgItem, None, int]:
+        """Each row as a person (or a rejection), each department before the first person in it.
+
+        Departments come from the raw row, so people skipped as unchanged still keep theirs.
+        """
         count = 0
-        build = PersonBuilder(fields)
+        department_field = fields.fields.get("department")
         for row in rows:
             item = build(row)
-            if isinstance(item, PersonRecord):
+            if not isinstance(item, RecordRejected):
                 count += 1
-                if item.department is not None and item.department not in seen:
-                    seen.add(item.department)
-                    yield DepartmentRecord(key=item.department, name=item.department)
+                department = to_text(row.get(department_field)) if department_field else None
+                if department is not None and department not in seen:
+                    seen.add(department)
+                    yield DepartmentRecord(key=department, name=department)
             yield item
         return count
 

@@ -80,14 +80,9 @@ class WorkdayClient:
             connection=context.connection,
             secrets=secrets,
         )
-        self.api = ApiClient(
-            base_url=settings.url(),
-            connection=context.connection,
-            stats=context.stats,
-            retry=context.retry or settings.retry,
-            verify=settings.verify(),
-            timeout=settings.timeout_seconds,
-            transport=context.transport,
+        self.api = ApiClient.for_connection(
+            settings,
+            context,
             auth=self.auth,
             headers={"Accept": "application/json"},
             describe_error=describe_workday_error,

@@ -34,6 +34,7 @@ from hub.contracts import (
     FieldMap,
     OrgItem,
     OrgStream,
+    UnchangedCheck,
 )
 from hub.errors import AuthError, ConfigError, ConnectorError, PermissionDenied, SourceDataError
 
@@ -190,12 +191,16 @@ class WorkdayConnector:
         """The field map of the configured mode: report aliases for `raas`, REST names for `rest`."""
         return RAAS_FIELDS if self.settings.mode == "raas" else REST_FIELDS
 
-    def read_org(self, fields: FieldMap, *, since: str | None) -> OrgStream:
+    def read_org(
+        self, fields: FieldMap, *, since: str | None, unchanged: UnchangedCheck | None = None
+    ) -> OrgStream:
         """Stream the org: everything when `since` is None, else the workers changed since then.
 
         Only `mode: raas` with an `updated_since_prompt` reads incrementally; otherwise a `since`
-        is logged and ignored and the stream is a full snapshot (`is_full=True`).
+        is logged and ignored and the stream is a full snapshot (`is_full=True`). Rows whose
+        digest `unchanged` recognises come back as `PersonUnchanged`.
         """
+        build = PersonBuilder(fields, unchanged=unchanged)
         if since is not None and not self.incremental:
             why = "mode is `rest`" if self.settings.mode == "rest" else "`updated_since_prompt` is not set"
             logger.warning(
@@ -208,16 +213,18 @@ class WorkdayConnector:
             _parse_cursor(since)
         if self.settings.mode == "raas":
             return WorkdayOrgStream(
-                lambda stream: self._read_raas(stream, fields, since), is_full=since is None
+                lambda stream: self._read_raas(stream, fields, build, since), is_full=since is None
             )
-        return WorkdayOrgStream(lambda stream: self._read_rest(stream, fields), is_full=True)
+        return WorkdayOrgStream(lambda stream: self._read_rest(stream, build), is_full=True)
 
     def close(self) -> None:
         """Release HTTP connections."""
         self.client.close()
 
     # --- RaaS ----------------------------------------------------------------------------------------
-    def _read_raas(self, stream: WorkdayOrgStream, fields: FieldMap, since: str | None) -> Iterator[OrgItem]:
+    def _read_raas(
+        self, stream: WorkdayOrgStream, fields: FieldMap, build: PersonBuilder, since: str | None
+    ) -> Iterator[OrgItem]:
         start = datetime.now(UTC)
         prompts = (
             {self.settings.updated_since_prompt: since}
@@ -234,7 +241,6 @@ class WorkdayConnector:
         key_field, name_field = fields.fields.get("department_id"), fields.fields.get("department")
         departments: set[str] = set()
         people = 0
-        build = PersonBuilder(fields)
         with self.client.report(prompts) as body:
             try:
                 for row in ijson.items(body, "Report_Entry.item"):
@@ -265,12 +271,11 @@ class WorkdayConnector:
         )
 
     # --- REST ----------------------------------------------------------------------------------------
-    def _read_rest(self, stream: WorkdayOrgStream, fields: FieldMap) -> Iterator[OrgItem]:
+    def _read_rest(self, stream: WorkdayOrgStream, build: PersonBuilder) -> Iterator[OrgItem]:
         walker = _SupervisoryOrgs(self.client)
         limit = self.settings.page_size
         seen: set[str] = set()
         offset = 0
-        build = PersonBuilder(fields)
         while True:
             total, page = self.client.page("workers", limit=limit, offset=offset)
             for worker in page:

@@ -32,9 +32,11 @@ from typing import IO, Any
 
 import httpx
 
+from hub.contracts import ConnectorContext
 from hub.errors import TransientError
 from hub.http.policy import STATUS_POLICY, Resolution, error_for_response, merged_policy
 from hub.http.retry import RetrySettings, build_retrying
+from hub.http.settings import HttpConnectionSettings
 from hub.http.stats import CallStats
 from hub.redact import redact
 
@@ -84,6 +86,38 @@ class ApiClient:
             headers=dict(headers or {}),
             event_hooks={"response": [self._count_response]},
             trust_env=False,
+        )
+
+    @classmethod
+    def for_connection(
+        cls,
+        settings: HttpConnectionSettings,
+        context: ConnectorContext,
+        *,
+        auth: httpx.Auth | None = None,
+        headers: Mapping[str, str] | None = None,
+        policy_overrides: Mapping[int, Resolution] | None = None,
+        describe_error: Callable[[httpx.Response], str] = _no_detail,
+        secrets: frozenset[str] = frozenset(),
+    ) -> ApiClient:
+        """A client for one configured connection: its base URL, CA bundle, timeout and retries.
+
+        `context.retry` (set by a caller that needs other bounds) wins over the settings' retry;
+        `secrets` adds to the context's.
+        """
+        return cls(
+            base_url=settings.url(),
+            connection=context.connection,
+            stats=context.stats,
+            retry=context.retry or settings.retry,
+            verify=settings.verify(),
+            timeout=settings.timeout_seconds,
+            transport=context.transport,
+            auth=auth,
+            headers=headers,
+            policy_overrides=policy_overrides,
+            describe_error=describe_error,
+            secrets=context.secrets | secrets,
         )
 
     def _count_response(self, response: httpx.Response) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from hub.contracts import OrgSource, PersonRecord, PersonRemoved
+from hub.contracts import DepartmentRecord, OrgSource, PersonRecord, PersonRemoved, PersonUnchanged
 from hub.errors import AuthError, OkrHubError
 from hub.http.stats import CallStats
 from hub.testing.harness import Harness
@@ -86,6 +86,24 @@ def make_connector_tests() -> type:
             for employee_id in changed:
                 assert people[employee_id].title == harness.org.get(employee_id).title
                 assert people[employee_id].location == harness.org.get(employee_id).location
+
+        def test_rows_the_store_already_holds_come_back_unchanged(self, harness: Harness) -> None:
+            connector = harness.connector()
+            fields = connector.default_fields()
+            first = [
+                item for item in connector.read_org(fields, since=None) if isinstance(item, PersonRecord)
+            ]
+            digests = {record.employee_id: record.source_digest for record in first}
+            assert all(digests.values()), "every record carries the digest of its source row"
+            changed = set(harness.org.mutate(0.05, seed=5))
+            items = list(connector.read_org(fields, since=None, unchanged=lambda e, d: digests.get(e) == d))
+            connector.close()
+            rebuilt = {item.employee_id for item in items if isinstance(item, PersonRecord)}
+            skipped = {item.employee_id for item in items if isinstance(item, PersonUnchanged)}
+            assert rebuilt == changed & set(digests)
+            assert skipped == set(digests) - changed
+            departments = {item.key for item in items if isinstance(item, DepartmentRecord)}
+            assert departments >= {record.department_id or record.department for record in first} - {None}
 
         def test_429_with_retry_after_is_retried(self, harness: Harness) -> None:
             from sandbox.server import Fault

@@ -148,3 +148,27 @@ def test_an_empty_source_never_deactivates(runtime, sandbox, org):
     assert sum(p.status == "active" for p in stored(runtime).values()) == sum(
         1 for p in stored(runtime).values() if p.status == "active"
     )
+
+
+def test_a_stable_org_is_skipped_by_digest_and_a_new_field_map_rebuilds_everyone(
+    runtime, sandbox, org, write_config, store_url
+):
+    from hub.runtime import open_runtime
+
+    sync(runtime)
+    again = sync(runtime, full=True)
+    assert again.counts["unchanged"] == len(org.employees)
+    assert again.counts["updated"] == 0
+
+    # The admin maps one more attribute: every record changes although no vendor row did.
+    connection = runtime.loaded.config.org_sync.connection
+    path = write_config(connection)
+    vendor = "division" if connection == "bamboohr" else "Location"
+    path.write_text(path.read_text() + f"  attributes: {{extra: {vendor}}}\n")
+    remapped = open_runtime(path, database_url=store_url)
+    try:
+        result = sync(remapped, full=True)
+    finally:
+        remapped.engine.dispose()
+    assert result.counts["updated"] == len(org.employees)
+    assert result.counts["unchanged"] == 0

@@ -69,7 +69,7 @@ class FakeHR:
     def default_fields(self) -> FieldMap:
         return FieldMap(fields={"employee_id": "id"})
 
-    def read_org(self, fields: FieldMap, *, since: str | None) -> FakeStream:
+    def read_org(self, fields: FieldMap, *, since: str | None, unchanged: object = None) -> FakeStream:
         self.reads.append(since)
         if since is None:
             departments = {

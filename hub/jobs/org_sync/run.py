@@ -143,11 +143,12 @@ def run_org_sync(
     try:
         with begin_write(engine) as conn:
             existing = load_existing(conn)
-            stream = source.read_org(fields, since=since)
-            mode = "full" if stream.is_full else "incremental"
-            stage = Stager(
+            stager = Stager(
                 conn, run_id=run_id, existing=existing, hcm_system=source.type_name, on_progress=on_progress
-            ).consume(stream)
+            )
+            stream = source.read_org(fields, since=since, unchanged=stager.is_unchanged)
+            mode = "full" if stream.is_full else "incremental"
+            stage = stager.consume(stream)
             leaving = set(stage.removed) | (
                 {
                     e

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert
 
-from hub.contracts import DepartmentRecord, OrgItem, PersonRecord, PersonRemoved
+from hub.contracts import DepartmentRecord, OrgItem, PersonRecord, PersonRemoved, PersonUnchanged
 from hub.errors import RecordRejected
 from hub.jobs.org_sync.records import Existing, content_hash, person_payload
 from hub.store.models import StagedPerson
@@ -77,6 +77,8 @@ class Stager:
         for count, item in enumerate(stream, start=1):
             if isinstance(item, PersonRecord):
                 self._person(item)
+            elif isinstance(item, PersonUnchanged):
+                self._unchanged(item.employee_id)
             elif isinstance(item, DepartmentRecord):
                 self.result.departments.setdefault(item.key, item)
             elif isinstance(item, PersonRemoved):
@@ -92,18 +94,31 @@ class Stager:
             self.on_progress(len(self.result.seen))
         return self.result
 
+    def is_unchanged(self, employee_id: str, digest: str) -> bool:
+        """What a connector asks before building a person: does the store hold this row already?"""
+        before = self.existing.get(employee_id)
+        return before is not None and before.content_hash == digest
+
+    def _first_sighting(self, employee_id: str) -> bool:
+        if employee_id in self.result.seen:
+            self.result.rejections.append(
+                RecordRejected(employee_id, "the source lists this employee id twice; the first row was kept")
+            )
+            return False
+        self.result.seen.add(employee_id)
+        return True
+
+    def _unchanged(self, employee_id: str) -> None:
+        if self._first_sighting(employee_id):
+            self.result.unchanged += 1
+
     def _person(self, record: PersonRecord) -> None:
         result = self.result
-        if record.employee_id in result.seen:
-            result.rejections.append(
-                RecordRejected(
-                    record.employee_id, "the source lists this employee id twice; the first row was kept"
-                )
-            )
+        if not self._first_sighting(record.employee_id):
             return
-        result.seen.add(record.employee_id)
         payload = person_payload(record)
-        digest = content_hash(payload)
+        # A connector's digest of the raw row is cheaper to compare next time than the payload's.
+        digest = record.source_digest or content_hash(payload)
         before = self.existing.get(record.employee_id)
         if before is not None and before.content_hash == digest:
             result.unchanged += 1
