@@ -172,3 +172,22 @@ def test_a_stable_org_is_skipped_by_digest_and_a_new_field_map_rebuilds_everyone
         remapped.engine.dispose()
     assert result.counts["updated"] == len(org.employees)
     assert result.counts["unchanged"] == 0
+
+
+def test_a_workday_token_that_expires_mid_sync_is_refreshed_and_the_sync_completes(
+    write_config, env, store_url, sandbox, org
+):
+    from hub.runtime import open_runtime
+
+    runtime = open_runtime(write_config("workday"), database_url=store_url)
+    try:
+        sync(runtime)
+        org.mutate(0.05, seed=8)
+        sandbox.workday.faults.inject(Fault(kind="expire_token", path="customreport2"))
+        issued = sandbox.workday.tokens_issued
+        result = sync(runtime, full=True)
+        assert result.status == "succeeded", result.error
+        assert sandbox.workday.tokens_issued > issued
+        assert_store_matches(runtime, org)
+    finally:
+        runtime.engine.dispose()
