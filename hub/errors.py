@@ -6,7 +6,9 @@ OkrHubError                      base of everything okrhub raises on purpose
 ├── ConnectorError               a vendor call failed for a reason retrying will not fix
 │   ├── AuthError                credentials rejected (401, bad key, refresh token revoked)
 │   ├── PermissionDenied         credentials fine, access refused (403)
-│   └── SourceDataError          the vendor answered, but with a body we cannot use (truncated, malformed)
+│   ├── SourceDataError          the vendor answered, but with a body we cannot use (truncated, malformed)
+│   ├── QueryRejected            the vendor refused one query (bad SOQL/JQL, unknown metric); names it
+│   └── QuotaExhausted           a vendor quota or our own API budget is spent; stop that scope for the run
 ├── TransientError               worth retrying: 5xx, timeouts, connection resets
 │   └── RateLimited              429 (or 503 with Retry-After); carries `retry_after` seconds
 ├── RecordRejected               one record is bad: skip it, write it to the ledger, go on
@@ -126,6 +128,32 @@ class PermissionDenied(ConnectorError):
 
 class SourceDataError(ConnectorError):
     """The vendor answered with a body that cannot be used (truncated, malformed, wrong shape)."""
+
+
+class QueryRejected(ConnectorError):
+    """The vendor refused one query as written; the message quotes the vendor's reason."""
+
+
+class QuotaExhausted(ConnectorError):
+    """A quota is spent (a GA4 property's tokens, the org's daily API calls, our configured share).
+
+    `scope` says what stops: one GA4 property, or the whole connection for this run.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        connection: str | None = None,
+        status: int | None = None,
+        scope: str = "connection",
+    ) -> None:
+        super().__init__(message, connection=connection, status=status)
+        self.scope = scope
+
+    def attrs(self) -> dict[str, Any]:
+        """Structured fields of the error."""
+        return {**super().attrs(), "scope": self.scope}
 
 
 class TransientError(OkrHubError):
