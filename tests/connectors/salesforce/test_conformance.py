@@ -1,0 +1,7 @@
+"""The metric-source conformance kit, run on the Salesforce connector against its emulator."""
+
+from __future__ import annotations
+
+from hub.testing.metric_conformance import make_metric_source_tests
+
+TestMetricConformance = make_metric_source_tests()
