@@ -1,7 +1,7 @@
 """`python -m sandbox`: run the emulators standalone, or the whole demo against them.
 
 python -m sandbox serve --size 2000            # print base URLs, serve until Ctrl-C
-python -m sandbox demo                         # sync the demo company into SQLite and show it
+python -m sandbox demo                         # sync the demo company into SQLite, import its OKRs, show them
 """
 
 from __future__ import annotations
@@ -24,6 +24,9 @@ from sandbox.org import generate_org
 
 app = typer.Typer(help="okrhub's vendor emulators.", no_args_is_help=True, add_completion=False)
 console = Console()
+
+DEMO_CHECK_IN = ("q4-people-hires", "18", "rafael.van.1042@acme.example")
+"""Key result, value and author (by email) of the demo's manual check-in; 18 of 40 never closes it."""
 
 SizeOption = Annotated[int, typer.Option(help="People in the synthetic company.")]
 SeedOption = Annotated[int, typer.Option(help="Seed: the same seed gives the same company.")]
@@ -59,8 +62,15 @@ def demo(
     size: SizeOption = 500,
     seed: SeedOption = 42,
     config: Annotated[Path, typer.Option(help="Config file to run with.")] = Path("config/hub.yaml"),
+    okrs: Annotated[Path, typer.Option(help="The company's OKR file to import.")] = Path(
+        "config/okrs/acme.yaml"
+    ),
 ) -> None:
     """Start the emulators, sync the demo company into the default SQLite store, and show the result.
+
+    After the first sync it imports the company's OKRs, shows the alignment tree, checks in one
+    key result by hand and shows the tree again; every step is idempotent, so the demo runs again
+    on the same store (the check-in then simply adds another history entry).
 
     Runs the real `okrhub` commands in a child process, exactly as an admin would type them.
     """
@@ -72,7 +82,25 @@ def demo(
         steps: list[tuple[str, list[str]]] = [
             ("check the config", ["validate"]),
             ("prove the connections work", ["check"]),
+            # A store left by an earlier okrhub is migrated here (an empty one is created anyway).
+            ("bring the store's schema up to date", ["db", "upgrade"]),
             ("nightly org sync from BambooHR (full the first time)", ["sync", "org"]),
+            ("the company's OKRs, owned by the people just synced", ["okrs", "import", str(okrs)]),
+            ("the alignment tree: progress, status colours, stale key results", ["okrs", "show"]),
+            (
+                "a manual check-in by the recruiting director",
+                [
+                    "okrs",
+                    "checkin",
+                    DEMO_CHECK_IN[0],
+                    DEMO_CHECK_IN[1],
+                    "--note",
+                    "four offers accepted this week",
+                    "--as",
+                    DEMO_CHECK_IN[2],
+                ],
+            ),
+            ("the tree after the check-in", ["okrs", "show"]),
         ]
         _run_steps(steps, env)
         changed = org.mutate(0.02, seed=1)

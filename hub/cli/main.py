@@ -5,6 +5,10 @@ Exit codes: 0 done, 1 a run or command failed, 2 configuration error, 3 a guard 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +17,12 @@ from rich.console import Console
 from rich.text import Text
 
 from hub.cli.config_cmds import schema_command, validate_command
+from hub.cli.okrs_cmds import (
+    okrs_checkin_command,
+    okrs_export_command,
+    okrs_import_command,
+    okrs_show_command,
+)
 from hub.cli.people_cmds import people_command
 from hub.cli.store_cmds import db_current_command, db_upgrade_command, runs_list_command, runs_show_command
 from hub.cli.sync_cmds import EXIT_CONFIG, EXIT_FAILED, sync_org_command
@@ -34,6 +44,10 @@ runs_app = typer.Typer(help="The run ledger: what every job run did.", invoke_wi
 app.add_typer(db_app, name="db")
 app.add_typer(sync_app, name="sync")
 app.add_typer(runs_app, name="runs")
+okrs_app = typer.Typer(
+    help="OKRs: import and export files, show the alignment tree, check in.", no_args_is_help=True
+)
+app.add_typer(okrs_app, name="okrs")
 
 ConfigOption = Annotated[
     Path | None,
@@ -227,6 +241,152 @@ def people(
     except OkrHubError as exc:
         raise _fail(exc, json_output) from None
     raise typer.Exit(code)
+
+
+class OkrFileFormat(StrEnum):
+    """Formats an OKR file comes in."""
+
+    YAML = "yaml"
+    CSV = "csv"
+
+
+CycleOption = Annotated[
+    str | None, typer.Option("--cycle", help="Only this cycle (by key) and its sub-cycles.")
+]
+
+
+@okrs_app.command("import")
+def okrs_import(
+    file: Annotated[Path, typer.Argument(help="The OKR file: YAML (nested) or CSV (one key result a row).")],
+    format_name: Annotated[
+        OkrFileFormat | None, typer.Option("--format", help="File format (default: from the suffix).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and count; write nothing.")] = False,
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Import cycles, objectives, key results and check-ins: all or nothing, by key, never deleting."""
+    try:
+        with _okrs_runtime(config, database_url) as runtime:
+            code = okrs_import_command(
+                runtime.engine,
+                file,
+                format_name=format_name.value if format_name else None,
+                dry_run=dry_run,
+                json_output=json_output,
+            )
+    except OkrHubError as exc:
+        raise _fail(exc, json_output) from None
+    raise typer.Exit(code)
+
+
+@okrs_app.command("export")
+def okrs_export(
+    format_name: Annotated[OkrFileFormat, typer.Option("--format", help="yaml or csv.")] = OkrFileFormat.YAML,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
+    ] = None,
+    cycle: CycleOption = None,
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Write the stored OKRs in the format `okrs import` reads (YAML carries check-in history)."""
+    try:
+        with _okrs_runtime(config, database_url) as runtime:
+            code = okrs_export_command(
+                runtime.engine, format_name=format_name.value, output=output, cycle=cycle
+            )
+    except OkrHubError as exc:
+        raise _fail(exc) from None
+    raise typer.Exit(code)
+
+
+@okrs_app.command("show")
+def okrs_show(
+    cycle: CycleOption = None,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(
+            "--as-of", formats=["%Y-%m-%d"], help="Day to measure progress against (default: today)."
+        ),
+    ] = None,
+    owner: Annotated[
+        str | None,
+        typer.Option("--owner", help="Employee id or email: that person's progress and what they own."),
+    ] = None,
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Show the alignment tree: progress, status colours, owners, last check-ins and stale key results."""
+    try:
+        with _okrs_runtime(config, database_url) as runtime:
+            code = okrs_show_command(
+                runtime.engine,
+                as_of=as_of.date() if as_of else None,
+                cycle=cycle,
+                owner=owner,
+                json_output=json_output,
+            )
+    except OkrHubError as exc:
+        raise _fail(exc, json_output) from None
+    raise typer.Exit(code)
+
+
+@okrs_app.command("checkin")
+def okrs_checkin(
+    key_result: Annotated[str, typer.Argument(help="The key result's key.")],
+    value: Annotated[float, typer.Argument(help="The new value (1 or 0 for done / not done).")],
+    note: Annotated[str | None, typer.Option("--note", help="What happened.")] = None,
+    confidence: Annotated[
+        int | None, typer.Option("--confidence", min=0, max=10, help="0 (no chance) to 10 (certain).")
+    ] = None,
+    as_person: Annotated[
+        str | None,
+        typer.Option(
+            "--as", help="Employee id or email of who checks in (default: $OKRHUB_CHECK_IN_AS, else `admin`)."
+        ),
+    ] = None,
+    at: Annotated[
+        datetime | None,
+        typer.Option("--at", help="When the value held, in UTC (default: now)."),
+    ] = None,
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Record a check-in by hand; exit 1 with the reason when the key result cannot take one."""
+    try:
+        with _okrs_runtime(config, database_url) as runtime:
+            code = okrs_checkin_command(
+                runtime.engine,
+                key_result,
+                value,
+                note=note,
+                confidence=confidence,
+                as_person=as_person,
+                at=_aware(at),
+                json_output=json_output,
+            )
+    except OkrHubError as exc:
+        raise _fail(exc, json_output) from None
+    raise typer.Exit(code)
+
+
+@contextmanager
+def _okrs_runtime(config: Path | None, database_url: str | None) -> Iterator[Runtime]:
+    runtime = _runtime(config, database_url)
+    try:
+        yield runtime
+    finally:
+        runtime.engine.dispose()
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is None or moment.utcoffset() is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
 
 
 if __name__ == "__main__":  # pragma: no cover

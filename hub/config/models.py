@@ -17,6 +17,7 @@ import difflib
 import functools
 import zoneinfo
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from croniter import CroniterError, croniter
@@ -186,6 +187,15 @@ ConnectionSettings = Annotated[
 """A validated connector settings model; which one depends on the connection's `type`."""
 
 
+class MappingsSettings(BaseModel):
+    """Where metric mappings are read from."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    path: Path = Path("mappings")
+    """A folder of `*.yaml` mapping files, or one file; relative to this config file's folder."""
+
+
 class HubConfig(BaseModel):
     """The whole `hub.yaml`: store, connections, org sync and job schedules.
 
@@ -213,6 +223,8 @@ class HubConfig(BaseModel):
     """Org sync from an HCM; leave out to run without it."""
     jobs: JobsSettings = JobsSettings()
     """Job schedules."""
+    mappings: MappingsSettings = MappingsSettings()
+    """Where the metric mappings (key results fed by Salesforce, Jira, GA4) live."""
 
     @field_validator("connections", mode="before")
     @classmethod

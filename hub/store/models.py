@@ -28,6 +28,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Dialect,
+    Double,
     ForeignKey,
     Index,
     Integer,
@@ -257,3 +258,166 @@ class StagedPerson(Base):
     department_key: Mapped[str | None] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(16))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONValue)
+
+
+# --- OKRs (migration 0002) -------------------------------------------------------------------------
+# Rows mirror okr_core's value objects. Every cycle, objective and key result has an external
+# `key` (what import files and the CLI name it by) besides its integer id; okr_core sees the keys
+# as its ids. The state columns take okr_core's enum values (kept literal here and in the
+# migration, so the schema does not move when an enum gains a member by accident).
+
+_CYCLE_KINDS = "kind IN ('quarterly', 'semi_annual', 'annual')"
+_STATES = "state IN ('draft', 'in_progress', 'closed')"
+_CADENCES = "cadence IN ('daily', 'weekly', 'biweekly', 'monthly', 'quarterly')"
+
+
+class OkrCycle(Base):
+    """A cycle (time box) of OKRs; `parent_id` nests a quarter under its year."""
+
+    __tablename__ = "okr_cycles"
+    __table_args__ = (
+        CheckConstraint(_CYCLE_KINDS, name="kind"),
+        CheckConstraint(_STATES, name="state"),
+        CheckConstraint(_CADENCES, name="cadence"),
+        CheckConstraint("end_date >= start_date", name="dates"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(128), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    parent_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("okr_cycles.id"), index=True)
+    state: Mapped[str] = mapped_column(String(16), default="draft", server_default="draft")
+    cadence: Mapped[str] = mapped_column(String(16), default="weekly", server_default="weekly")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
+
+
+class OkrObjective(Base):
+    """An objective in a cycle, owned by a person (employee id) or a department/team (department key).
+
+    The owner has no foreign key: it is a person or a department, and people are never deleted
+    (org sync deactivates them); import checks the owner exists.
+    """
+
+    __tablename__ = "okr_objectives"
+    __table_args__ = (
+        CheckConstraint(
+            "level IN ('company', 'business_unit', 'department', 'team', 'individual')", name="level"
+        ),
+        CheckConstraint("kind IN ('committed', 'aspirational', 'learning')", name="kind"),
+        CheckConstraint("owner_kind IN ('person', 'department', 'team')", name="owner_kind"),
+        CheckConstraint("progress_source IN ('key_results', 'children', 'both')", name="progress_source"),
+        Index("ix_okr_objectives_owner", "owner_kind", "owner_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(128), unique=True)
+    cycle_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("okr_cycles.id"), index=True)
+    title: Mapped[str] = mapped_column(Text)
+    level: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16), default="committed", server_default="committed")
+    owner_kind: Mapped[str] = mapped_column(String(16))
+    owner_id: Mapped[str] = mapped_column(String(255))
+    parent_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("okr_objectives.id"), index=True)
+    progress_source: Mapped[str] = mapped_column(
+        String(16), default="key_results", server_default="key_results"
+    )
+    target_unit: Mapped[str | None] = mapped_column(String(64))
+    target_value: Mapped[float | None] = mapped_column(Double)
+    target_auto: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    target_start: Mapped[float | None] = mapped_column(Double)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
+
+
+class OkrKeyResult(Base):
+    """A key result: its definition, and its state and current value as the latest check-in left them."""
+
+    __tablename__ = "okr_key_results"
+    __table_args__ = (
+        CheckConstraint("measurement IN ('numeric', 'percentage', 'currency', 'binary')", name="measurement"),
+        CheckConstraint(
+            "progress_type IN ('increase_to', 'decrease_to', 'stay_above', 'stay_below', 'achieved_or_not')",
+            name="progress_type",
+        ),
+        CheckConstraint(_STATES, name="state"),
+        CheckConstraint(f"cadence IS NULL OR {_CADENCES}", name="cadence"),
+        CheckConstraint("weight IS NULL OR weight > 0", name="weight"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(128), unique=True)
+    objective_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("okr_objectives.id"), index=True)
+    cycle_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("okr_cycles.id"), index=True)
+    title: Mapped[str] = mapped_column(Text)
+    measurement: Mapped[str] = mapped_column(String(16), default="numeric", server_default="numeric")
+    progress_type: Mapped[str] = mapped_column(
+        String(16), default="increase_to", server_default="increase_to"
+    )
+    unit: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    currency: Mapped[str | None] = mapped_column(String(3))
+    initial_value: Mapped[float] = mapped_column(Double)
+    target_value: Mapped[float] = mapped_column(Double)
+    critical_value: Mapped[float | None] = mapped_column(Double)
+    range_red_low: Mapped[float | None] = mapped_column(Double)
+    range_yellow_low: Mapped[float | None] = mapped_column(Double)
+    range_yellow_high: Mapped[float | None] = mapped_column(Double)
+    range_red_high: Mapped[float | None] = mapped_column(Double)
+    weight: Mapped[float | None] = mapped_column(Double)
+    deadline: Mapped[date | None] = mapped_column(Date)
+    hard_deadline: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    cadence: Mapped[str | None] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), default="draft", server_default="draft")
+    current_value: Mapped[float | None] = mapped_column(Double)
+    last_check_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rolled_over_from: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
+
+
+class OkrKeyResultOwner(Base):
+    """A person (employee id) who owns a key result; `position` keeps the order they were listed in."""
+
+    __tablename__ = "okr_key_result_owners"
+
+    key_result_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("okr_key_results.id", ondelete="CASCADE"), primary_key=True
+    )
+    employee_id: Mapped[str] = mapped_column(String(128), primary_key=True, index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+
+
+class OkrCheckIn(Base):
+    """One check-in of a key result, kept forever, with who or what made it.
+
+    `author_kind` is `person` (`author_employee_id` set), `admin` (the CLI's default author when no
+    person is named) or `connector` (`connection`, `mapping`, `run_id`, `query`, `raw_result` and
+    `fetched_at` set). `raw_result` keeps the vendor's JSON verbatim as text: JSONB would reorder
+    its keys, and it is evidence. `at` is when the value holds; `recorded_at` when it was stored.
+    """
+
+    __tablename__ = "okr_check_ins"
+    __table_args__ = (
+        CheckConstraint("author_kind IN ('person', 'admin', 'connector')", name="author_kind"),
+        CheckConstraint("confidence IS NULL OR (confidence >= 0 AND confidence <= 10)", name="confidence"),
+        Index("ix_okr_check_ins_key_result_id_at", "key_result_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    key_result_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("okr_key_results.id"))
+    value: Mapped[float] = mapped_column(Double)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    confidence: Mapped[int | None] = mapped_column(Integer)
+    author_kind: Mapped[str] = mapped_column(String(16))
+    author_employee_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    connection: Mapped[str | None] = mapped_column(String(255))
+    mapping: Mapped[str | None] = mapped_column(String(255))
+    run_id: Mapped[str | None] = mapped_column(String(64))
+    query: Mapped[str | None] = mapped_column(Text)
+    raw_result: Mapped[str | None] = mapped_column(Text)
+    fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())

@@ -130,15 +130,15 @@ def test_db_commands(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
 
     console, buffer = _console()
     assert db_upgrade_command(None, console=console) == 0
-    assert "upgraded from empty to 0001" in buffer.getvalue()
+    assert "upgraded from empty to 0002" in buffer.getvalue()
 
     console, buffer = _console()
     assert db_upgrade_command(None, console=console) == 0
-    assert "already at 0001" in buffer.getvalue()
+    assert "already at 0002" in buffer.getvalue()
 
     console, buffer = _console()
     assert db_current_command(None, console=console) == 0
-    assert "revision 0001 (head)" in buffer.getvalue()
+    assert "revision 0002 (head)" in buffer.getvalue()
 
 
 def test_db_commands_never_print_the_password(monkeypatch: pytest.MonkeyPatch) -> None:

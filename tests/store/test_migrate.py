@@ -25,6 +25,8 @@ from hub.store.migrate import (
 from hub.store.models import Base
 from hub.store.testing import postgres_test_url, temporary_postgres_schema, with_search_path
 
+HEAD = "0002"
+
 STORE_TABLES = {
     "runs",
     "run_rejections",
@@ -33,6 +35,11 @@ STORE_TABLES = {
     "identities",
     "sync_cursors",
     "staged_people",
+    "okr_cycles",
+    "okr_objectives",
+    "okr_key_results",
+    "okr_key_result_owners",
+    "okr_check_ins",
     "alembic_version",
 }
 
@@ -40,8 +47,8 @@ EXTRA_REVISION = """
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0002"
-down_revision = "0001"
+revision = "9999"
+down_revision = "{head}"
 branch_labels = None
 depends_on = None
 
@@ -56,10 +63,11 @@ def downgrade():
 """
 
 
-def _scripts_with_0002(tmp_path: Path, tail: str = "") -> Path:
+def _scripts_with_next(tmp_path: Path, tail: str = "") -> Path:
+    # A revision after the shipped head, as a newer okrhub would bring.
     target = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS_DIR, target, ignore=shutil.ignore_patterns("__pycache__"))
-    (target / "versions" / "0002_extra.py").write_text(EXTRA_REVISION.format(tail=tail))
+    (target / "versions" / "9999_extra.py").write_text(EXTRA_REVISION.format(tail=tail, head=HEAD))
     return target
 
 
@@ -75,8 +83,8 @@ def _tables(engine: Engine) -> set[str]:
         return set(inspect(conn).get_table_names(schema=version_table_schema(conn)))
 
 
-def test_head_is_the_initial_revision() -> None:
-    assert head_revision() == "0001"
+def test_head_is_the_okrs_revision() -> None:
+    assert head_revision() == HEAD
 
 
 def test_empty_store_is_created_at_head(engine: Engine) -> None:
@@ -101,20 +109,20 @@ def test_models_match_the_migrations(store_engine: Engine) -> None:
 
 
 def test_older_store_is_refused_with_the_fix(store_engine: Engine, tmp_path: Path) -> None:
-    newer_code = _scripts_with_0002(tmp_path)
+    newer_code = _scripts_with_next(tmp_path)
     with pytest.raises(StoreError) as caught:
         ensure_schema(store_engine, script_location=newer_code)
-    assert str(caught.value) == "store schema is at 0001, this okrhub needs 0002: run `okrhub db upgrade`"
+    assert str(caught.value) == f"store schema is at {HEAD}, this okrhub needs 9999: run `okrhub db upgrade`"
     assert "extra_things" not in _tables(store_engine)
 
     upgrade(store_engine, script_location=newer_code)
-    assert current_revision(store_engine) == "0002"
+    assert current_revision(store_engine) == "9999"
     ensure_schema(store_engine, script_location=newer_code)
 
 
 def test_newer_store_is_refused(store_engine: Engine, tmp_path: Path) -> None:
-    upgrade(store_engine, script_location=_scripts_with_0002(tmp_path))
-    with pytest.raises(StoreError, match="store schema is at 0002, which this okrhub does not know"):
+    upgrade(store_engine, script_location=_scripts_with_next(tmp_path))
+    with pytest.raises(StoreError, match="store schema is at 9999, which this okrhub does not know"):
         ensure_schema(store_engine)
     with pytest.raises(StoreError, match="newer okrhub"):
         upgrade(store_engine)
@@ -129,10 +137,10 @@ def test_tables_without_a_revision_are_refused(engine: Engine) -> None:
 
 
 def test_failed_migration_changes_nothing(store_engine: Engine, tmp_path: Path) -> None:
-    broken = _scripts_with_0002(tmp_path, tail='op.execute("INSERT INTO no_such_table VALUES (1)")')
+    broken = _scripts_with_next(tmp_path, tail='op.execute("INSERT INTO no_such_table VALUES (1)")')
     with pytest.raises(StoreError, match="to head failed and changed nothing"):
         upgrade(store_engine, script_location=broken)
-    assert current_revision(store_engine) == "0001"
+    assert current_revision(store_engine) == HEAD
     assert "extra_things" not in _tables(store_engine)
 
 
@@ -204,7 +212,7 @@ def test_open_store_prefers_the_environment(store_url: str, monkeypatch: pytest.
 
 
 def test_open_store_refuses_an_older_store(store_url: str, tmp_path: Path) -> None:
-    upgrade(store_url, script_location=_scripts_with_0002(tmp_path))
+    upgrade(store_url, script_location=_scripts_with_next(tmp_path))
     with pytest.raises(StoreError, match="does not know"):
         open_store(store_url)
 
@@ -247,7 +255,7 @@ def test_version_table_lives_in_the_url_schema(pg_url: str) -> None:
                 )
                 assert (
                     conn.execute(text(f"SELECT version_num FROM {my_schema}.alembic_version")).scalar()
-                    == "0001"
+                    == HEAD
                 )
                 assert conn.execute(text(f"SELECT count(*) FROM {my_schema}.runs")).scalar() == 0
         finally:
