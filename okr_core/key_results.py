@@ -136,6 +136,8 @@ class KeyResult:
     current: float | None = None
     last_check_in_at: datetime | None = None
     rolled_over_from: str | None = None
+    tags: tuple[str, ...] = ()
+    """Labels an admin groups key results by; metric mappings select key results by tag."""
 
     def __post_init__(self) -> None:
         subject = f"key result `{self.id}`"

@@ -19,8 +19,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from sandbox.harness import Sandbox
+from sandbox.harness import DEFAULT_STATE_DIR, Sandbox
 from sandbox.org import generate_org
+
+DEMO_PORTS = {"bamboohr": 8701, "workday": 8702, "salesforce": 8703, "jira": 8704, "ga4": 8705}
+"""The ports config/hub.yaml points at."""
 
 app = typer.Typer(help="okrhub's vendor emulators.", no_args_is_help=True, add_completion=False)
 console = Console()
@@ -39,16 +42,32 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on (loopback only).")] = "127.0.0.1",
     bamboohr_port: Annotated[int, typer.Option(help="BambooHR port (0: any free port).")] = 8701,
     workday_port: Annotated[int, typer.Option(help="Workday port (0: any free port).")] = 8702,
+    salesforce_port: Annotated[int, typer.Option(help="Salesforce port, TLS (0: any free port).")] = 8703,
+    jira_port: Annotated[int, typer.Option(help="Jira port (0: any free port).")] = 8704,
+    ga4_port: Annotated[int, typer.Option(help="GA4 port (0: any free port).")] = 8705,
+    state_dir: Annotated[Path, typer.Option(help="Where the Salesforce CA and GA4 key are written.")] = (
+        DEFAULT_STATE_DIR
+    ),
 ) -> None:
-    """Serve the BambooHR and Workday emulators until interrupted, printing their base URLs."""
+    """Serve every vendor emulator until interrupted, printing their base URLs."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     org = generate_org(size, seed=seed)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with Sandbox(org, host=host, bamboohr_port=bamboohr_port, workday_port=workday_port) as sandbox:
+    ports = {
+        "bamboohr": bamboohr_port,
+        "workday": workday_port,
+        "salesforce": salesforce_port,
+        "jira": jira_port,
+        "ga4": ga4_port,
+    }
+    with Sandbox(org, host=host, ports=ports, state_dir=state_dir) as sandbox:
         console.print(f"synthetic company: {len(org.employees):,} people (seed {seed})")
-        console.print(f"BambooHR  base_url: {sandbox.bamboohr_url}")
-        console.print(f"Workday   base_url: {sandbox.workday_url}  (tenant acme)")
+        console.print(f"BambooHR    base_url: {sandbox.bamboohr_url}")
+        console.print(f"Workday     base_url: {sandbox.workday_url}  (tenant acme)")
+        console.print(f"Salesforce  base_url: {sandbox.url('salesforce')}  (ca_bundle: {sandbox.ca_bundle})")
+        console.print(f"Jira        base_url: {sandbox.url('jira')}")
+        console.print(f"GA4         base_url: {sandbox.url('ga4')}  (key: {sandbox.ga4_key_file})")
         console.print("credentials, for a shell that runs okrhub against this sandbox:")
         for name, value in sandbox.credentials().items():
             console.print(f"  export {name}={value}")
@@ -76,7 +95,7 @@ def demo(
     """
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     org = generate_org(size, seed=seed)
-    with Sandbox(org, bamboohr_port=8701, workday_port=8702) as sandbox:
+    with Sandbox(org, ports=DEMO_PORTS, state_dir=DEFAULT_STATE_DIR) as sandbox:
         env = {**os.environ, **{k: os.environ.get(k, v) for k, v in sandbox.credentials().items()}}
         env.setdefault("OKRHUB_CONFIG", str(config))
         steps: list[tuple[str, list[str]]] = [
@@ -101,6 +120,9 @@ def demo(
                 ],
             ),
             ("the tree after the check-in", ["okrs", "show"]),
+            ("the metric mappings, coalesced into as few API calls as possible", ["mappings", "plan"]),
+            ("key results update from Salesforce, Jira and GA4", ["sync", "metrics"]),
+            ("the tree with the automated key results", ["okrs", "show", "--cycle", "2026-Q4"]),
         ]
         _run_steps(steps, env)
         changed = org.mutate(0.02, seed=1)

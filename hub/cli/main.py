@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.text import Text
 
 from hub.cli.config_cmds import schema_command, validate_command
+from hub.cli.metrics_cmds import mappings_plan_command, mappings_validate_command, sync_metrics_command
 from hub.cli.okrs_cmds import (
     okrs_checkin_command,
     okrs_export_command,
@@ -28,6 +29,7 @@ from hub.cli.store_cmds import db_current_command, db_upgrade_command, runs_list
 from hub.cli.sync_cmds import EXIT_CONFIG, EXIT_FAILED, sync_org_command
 from hub.config.paths import default_config_path
 from hub.errors import ConfigError, ConfigErrors, OkrHubError
+from hub.jobs.kr_updates import KrUpdateOptions, load_mapping_set
 from hub.jobs.org_sync import OrgSyncOptions
 from hub.runtime import Runtime, configure_logging, open_runtime
 
@@ -48,6 +50,8 @@ okrs_app = typer.Typer(
     help="OKRs: import and export files, show the alignment tree, check in.", no_args_is_help=True
 )
 app.add_typer(okrs_app, name="okrs")
+mappings_app = typer.Typer(help="Metric mappings: plan, validate and preview them.", no_args_is_help=True)
+app.add_typer(mappings_app, name="mappings")
 
 ConfigOption = Annotated[
     Path | None,
@@ -170,6 +174,88 @@ def sync_org(
         code = sync_org_command(
             runtime, OrgSyncOptions(dry_run=dry_run, full=full, force=force), json_output=json_output
         )
+    except OkrHubError as exc:
+        raise _fail(exc, json_output) from None
+    raise typer.Exit(code)
+
+
+MappingOption = Annotated[str | None, typer.Option("--mapping", "-m", help="Only this mapping (its id).")]
+
+
+@sync_app.command("metrics")
+def sync_metrics(
+    mapping: MappingOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Query and show the values; write nothing.")
+    ] = False,
+    accept: Annotated[
+        bool,
+        typer.Option("--accept", help="Publish values held as suspect (no rows, or a jump past the factor)."),
+    ] = False,
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Run the metric mappings once: query Salesforce, Jira and GA4, and check in what changed."""
+    try:
+        runtime = _runtime(config, database_url)
+        mappings = load_mapping_set(runtime.loaded)
+        options = KrUpdateOptions(mapping=mapping, dry_run=dry_run, accept=accept)
+        code = sync_metrics_command(runtime, mappings, options, json_output=json_output)
+    except OkrHubError as exc:
+        raise _fail(exc, json_output) from None
+    raise typer.Exit(code)
+
+
+@mappings_app.command("plan")
+def mappings_plan(
+    config: ConfigOption = None, database_url: DatabaseOption = None, json_output: JsonOption = False
+) -> None:
+    """Print the query plan: the coalesced requests, and API calls before and after coalescing."""
+    try:
+        runtime = _runtime(config, database_url)
+        code = mappings_plan_command(runtime, load_mapping_set(runtime.loaded), json_output=json_output)
+    except OkrHubError as exc:
+        raise _fail(exc, json_output) from None
+    raise typer.Exit(code)
+
+
+@mappings_app.command("validate")
+def mappings_validate(
+    preview: Annotated[
+        bool, typer.Option("--preview/--no-preview", help="Also run each query once (vendor API calls).")
+    ] = True,
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Check the mappings: file:line errors, key results, owners' identities, queries the vendor refuses."""
+    try:
+        runtime = _runtime(config, database_url)
+        mappings = load_mapping_set(runtime.loaded)
+        code = mappings_validate_command(runtime, mappings, preview=preview, json_output=json_output)
+    except OkrHubError as exc:
+        raise _fail(exc, json_output) from None
+    raise typer.Exit(code)
+
+
+@mappings_app.command("preview")
+def mappings_preview(
+    mapping_id: Annotated[str, typer.Argument(help="The mapping's id.")],
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Run one mapping's queries and show the value per key result; writes nothing."""
+    try:
+        runtime = _runtime(config, database_url)
+        mappings = load_mapping_set(runtime.loaded)
+        if mapping_id not in mappings.ids:
+            raise ConfigError(
+                f"no mapping `{mapping_id}`; mappings: {', '.join(sorted(mappings.ids)) or 'none'}"
+            )
+        options = KrUpdateOptions(mapping=mapping_id, dry_run=True)
+        code = sync_metrics_command(runtime, mappings, options, json_output=json_output)
     except OkrHubError as exc:
         raise _fail(exc, json_output) from None
     raise typer.Exit(code)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from hub.http.retry import RetrySettings
 
@@ -29,8 +29,14 @@ class HttpConnectionSettings(BaseModel):
 
     @field_validator("ca_bundle")
     @classmethod
-    def _ca_bundle_exists(cls, value: Path | None) -> Path | None:
-        if value is not None and not value.is_file():
+    def _ca_bundle_exists(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is None:
+            return None
+        context = info.context if isinstance(info.context, dict) else {}
+        if not value.is_absolute() and "base_dir" in context:
+            # Relative to the config file, as `${file:...}` secrets are.
+            value = Path(context["base_dir"]) / value
+        if not value.is_file():
             raise ValueError(f"CA bundle {value} does not exist or is not a file")
         return value
 

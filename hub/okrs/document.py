@@ -145,6 +145,8 @@ class KeyResultEntry(_Entry):
     """Refuse check-ins after the deadline."""
     cadence: Cadence | None = None
     """How often it should be checked in; the cycle's cadence when left out."""
+    tags: list[str] = Field(default_factory=list)
+    """Labels to group key results by; metric mappings select key results by tag."""
     check_ins: list[CheckInEntry] = Field(default_factory=list)
     """History to record (appended once; a re-import finds them already there)."""
 

@@ -149,6 +149,7 @@ def _key_result(kr: KeyResult, history: dict[str, list[CheckInRecord]]) -> KeyRe
         deadline=kr.deadline,
         hard_deadline=kr.hard_deadline,
         cadence=kr.cadence,
+        tags=list(kr.tags),
         check_ins=[
             CheckInEntry(
                 at=record.at,

@@ -324,6 +324,7 @@ class _Planner:
                 "deadline": entry.deadline,
                 "hard_deadline": entry.hard_deadline,
                 "cadence": entry.cadence,
+                "tags": tuple(entry.tags),
             }
             if stored is not None:
                 fields.update(

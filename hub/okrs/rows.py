@@ -120,6 +120,7 @@ def key_result_values(kr: KeyResult) -> dict[str, Any]:
         "current_value": kr.current,
         "last_check_in_at": kr.last_check_in_at,
         "rolled_over_from": kr.rolled_over_from,
+        "tags": list(kr.tags),
     }
 
 
@@ -153,6 +154,7 @@ def key_result_from_row(row: Any, objective_key: str, cycle_key: str, owners: Se
         current=row.current_value,
         last_check_in_at=row.last_check_in_at,
         rolled_over_from=row.rolled_over_from,
+        tags=tuple(row.tags or ()),
     )
 
 

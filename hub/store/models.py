@@ -374,6 +374,7 @@ class OkrKeyResult(Base):
     current_value: Mapped[float | None] = mapped_column(Double)
     last_check_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     rolled_over_from: Mapped[str | None] = mapped_column(String(128))
+    tags: Mapped[list[str]] = mapped_column(JSONValue, default=list, server_default=text("'[]'"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
 
@@ -421,3 +422,24 @@ class OkrCheckIn(Base):
     raw_result: Mapped[str | None] = mapped_column(Text)
     fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
+
+
+class KrMetricState(Base):
+    """What an automated key result last got from one mapping: value, rows, when, and how it went.
+
+    `last_success_at` stops moving while a mapping fails, which is how `okrhub okrs show` marks
+    an automated key result stale; a suspect value waits in `held_value` until `--accept`.
+    """
+
+    __tablename__ = "kr_metric_state"
+
+    kr_key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    mapping_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    last_value: Mapped[float | None] = mapped_column(Double)
+    last_rows: Mapped[int | None] = mapped_column(Integer)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    message: Mapped[str | None] = mapped_column(Text)
+    held_value: Mapped[float | None] = mapped_column(Double)
+    run_id: Mapped[int | None] = mapped_column(BigInteger)

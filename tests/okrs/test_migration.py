@@ -67,7 +67,7 @@ def test_upgrade_from_0001_keeps_the_org_and_adds_the_okr_tables(store_url: str)
             assert not OKR_TABLES & set(inspect(conn).get_table_names(schema=version_table_schema(conn)))
 
         upgrade(engine)
-        assert current_revision(engine) == head_revision() == "0002"
+        assert current_revision(engine) == head_revision()
         ensure_schema(engine)
         with engine.connect() as conn:
             assert set(inspect(conn).get_table_names(schema=version_table_schema(conn))) >= OKR_TABLES

@@ -25,7 +25,7 @@ from hub.store.migrate import (
 from hub.store.models import Base
 from hub.store.testing import postgres_test_url, temporary_postgres_schema, with_search_path
 
-HEAD = "0002"
+HEAD = "0003"
 
 STORE_TABLES = {
     "runs",
@@ -40,6 +40,7 @@ STORE_TABLES = {
     "okr_key_results",
     "okr_key_result_owners",
     "okr_check_ins",
+    "kr_metric_state",
     "alembic_version",
 }
 

@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from alembic import op
+
+JSON_VALUE = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql')
 
 revision: str = '0002'
 down_revision: str | None = '0001'
@@ -97,6 +100,7 @@ def upgrade() -> None:
     sa.Column('current_value', sa.Double(), nullable=True),
     sa.Column('last_check_in_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('rolled_over_from', sa.String(length=128), nullable=True),
+    sa.Column('tags', JSON_VALUE, server_default=sa.text("'[]'"), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
     sa.CheckConstraint("cadence IS NULL OR cadence IN ('daily', 'weekly', 'biweekly', 'monthly', 'quarterly')", name=op.f('ck_okr_key_results_cadence')),
