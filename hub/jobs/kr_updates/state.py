@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, Engine, select, tuple_
 
@@ -66,9 +67,8 @@ def load_states(engine: Engine, keys: Sequence[tuple[str, str]]) -> dict[tuple[s
     states: dict[tuple[str, str], MetricState] = {}
     with engine.connect() as conn:
         for batch in chunked(keys, 400):
-            rows = conn.execute(
-                select(KrMetricState).where(tuple_(KrMetricState.kr_key, KrMetricState.mapping_id).in_(batch))
-            ).scalars()
+            pair = tuple_(KrMetricState.kr_key, KrMetricState.mapping_id)
+            rows = conn.execute(select(*STATE_COLUMNS).where(pair.in_(batch)))
             for row in rows:
                 states[(row.kr_key, row.mapping_id)] = _from_row(row)
     return states
@@ -78,7 +78,7 @@ def states_for(conn: Connection, kr_keys: Iterable[str]) -> dict[str, list[Metri
     """Every mapping state of these key results, for `okrhub okrs show`."""
     found: dict[str, list[MetricState]] = {}
     for batch in chunked(sorted(set(kr_keys)), 500):
-        for row in conn.execute(select(KrMetricState).where(KrMetricState.kr_key.in_(batch))).scalars():
+        for row in conn.execute(select(*STATE_COLUMNS).where(KrMetricState.kr_key.in_(batch))):
             found.setdefault(row.kr_key, []).append(_from_row(row))
     return found
 
@@ -104,7 +104,11 @@ def save_states(conn: Connection, states: Sequence[MetricState]) -> None:
         upsert(conn, KrMetricState.__table__, batch, key=["kr_key", "mapping_id"])  # type: ignore[arg-type]
 
 
-def _from_row(row: KrMetricState) -> MetricState:
+STATE_COLUMNS = tuple(KrMetricState.__table__.columns)
+"""Read as plain rows: on a Core connection `select(KrMetricState).scalars()` gives the first column."""
+
+
+def _from_row(row: Any) -> MetricState:
     return MetricState(
         kr_key=row.kr_key,
         mapping_id=row.mapping_id,
