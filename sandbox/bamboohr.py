@@ -8,7 +8,11 @@ Routes live under `/api/gateway.php/{company}/v1/`, as on `api.bamboohr.com`:
   `application/json` or the body is read as XML (400 "Malformed XML");
 - `GET employees/changed?since=ISO[&type=inserted|updated|deleted]`: a *map* keyed by id;
 - `GET employees/{id}?fields=a,b`: one person as a flat object;
-- `GET meta/fields`: the field catalogue, custom fields included.
+- `GET meta/fields`: the field catalogue, custom fields included;
+- custom tables (ratings write-back): `POST employees/{id}/tables/{table}` appends a row (200, empty
+  body; 406 + error header for a value outside a list field's options or an unknown field; 404 for an
+  unknown employee or table), `GET employees/{id|all}/tables/{table}` lists rows, `GET meta/tables`
+  describes the tables. One table, `customPerformanceRatings`, exists by default.
 
 Numbers are strings, empty dates `0000-00-00`, errors are empty bodies with the reason in the
 `X-BambooHR-Error-Message` header (and its triple-s twin). HTTP Basic auth with the API key as
@@ -114,6 +118,32 @@ FIELDS: tuple[FieldDef, ...] = (
 )
 """The fields reports can ask for, by alias; a numeric id (as text) works too."""
 
+
+@dataclass(frozen=True, slots=True)
+class TableField:
+    """One field of a custom table; `options` lists the allowed values of a list field."""
+
+    alias: str
+    number: int
+    name: str
+    type: str
+    options: tuple[str, ...] | None = None
+
+
+RATING_OPTIONS: tuple[str, ...] = ("Below", "Partially meets", "Meets", "Exceeds", "Outstanding")
+"""The default options of the ratings table's list field."""
+
+
+def ratings_table(options: tuple[str, ...] = RATING_OPTIONS) -> tuple[TableField, ...]:
+    """The fields of the default `customPerformanceRatings` table."""
+    return (
+        TableField("customReviewCycle", 4501, "Review Cycle", "text"),
+        TableField("customRating", 4502, "Rating", "list", options),
+        TableField("customRatingDate", 4503, "Rating Date", "date"),
+        TableField("customRatingComment", 4504, "Rating Comment", "textarea"),
+    )
+
+
 _BY_NAME: dict[str, FieldDef] = {f.alias: f for f in FIELDS} | {str(f.number): f for f in FIELDS}
 
 DIRECTORY_FIELDS: tuple[tuple[str, str, str], ...] = (
@@ -177,6 +207,7 @@ class BambooHREmulator(EmulatorApp):
         company: the company domain in the URL path.
         api_key: the one API key accepted (as the Basic-auth username).
         rate_limit_per_second: requests per second before answering 429; None for no limit.
+        tables: custom tables by alias (default: `customPerformanceRatings`).
     """
 
     name = "bamboohr"
@@ -188,11 +219,17 @@ class BambooHREmulator(EmulatorApp):
         company: str = "acme",
         api_key: str = "sandbox-bamboohr-key",
         rate_limit_per_second: float | None = None,
+        tables: Mapping[str, tuple[TableField, ...]] | None = None,
     ) -> None:
         self.org = org
         self.company = company
         self.api_key = api_key
         self.limiter = RateLimiter(rate_limit_per_second)
+        self.tables: dict[str, tuple[TableField, ...]] = dict(
+            tables if tables is not None else {"customPerformanceRatings": ratings_table()}
+        )
+        self.table_rows: dict[str, list[dict[str, str]]] = {name: [] for name in self.tables}
+        self._next_row = 1
         super().__init__()
 
     @override
@@ -203,6 +240,9 @@ class BambooHREmulator(EmulatorApp):
             Rule(f"{base}/employees/directory", endpoint="directory", methods=["GET"]),
             Rule(f"{base}/employees/changed", endpoint="changed", methods=["GET"]),
             Rule(f"{base}/employees/<employee_id>", endpoint="employee", methods=["GET"]),
+            Rule(f"{base}/employees/<employee_id>/tables/<table>", endpoint="table_add", methods=["POST"]),
+            Rule(f"{base}/employees/<employee_id>/tables/<table>", endpoint="table_rows", methods=["GET"]),
+            Rule(f"{base}/meta/tables", endpoint="meta_tables", methods=["GET"]),
             Rule(f"{base}/reports/custom", endpoint="custom_report", methods=["POST"]),
             Rule(f"{base}/meta/fields", endpoint="meta_fields", methods=["GET"]),
             Rule("/_sandbox/<action>", endpoint="sandbox_admin", methods=["GET", "POST"]),
@@ -336,6 +376,72 @@ class BambooHREmulator(EmulatorApp):
             return refused
         return json_response(
             [{"id": f.number, "name": f.name, "type": f.type, "alias": f.alias} for f in FIELDS]
+        )
+
+    def rows_of(self, table: str, employee_id: str | None = None) -> list[dict[str, str]]:
+        """The rows of a custom table (one employee's, or everyone's), for tests and benchmarks."""
+        with self.org.lock:
+            rows = self.table_rows.get(table, [])
+            return [dict(r) for r in rows if employee_id is None or r["employeeId"] == employee_id]
+
+    def on_table_add(self, request: Request, company: str, employee_id: str, table: str) -> Response:
+        """`POST employees/{id}/tables/{table}`: append one row; 200 with an empty body."""
+        if (refused := self._guard(request, company, json_accept=False)) is not None:
+            return refused
+        try:
+            values = json.loads(request.get_data())
+        except ValueError:
+            return self.error(400, "Malformed JSON request body")
+        if not isinstance(values, dict) or not values:
+            return self.error(400, "The request body must be a JSON object of field values")
+        with self.org.lock:
+            if employee_id not in self.org.employees:
+                return self.error(404, f"Employee {employee_id} not found")
+            fields = self.tables.get(table)
+            if fields is None:
+                return self.error(404, f"Table {table!r} not found")
+            known = {f.alias: f for f in fields} | {str(f.number): f for f in fields}
+            row: dict[str, str] = {}
+            for name, value in values.items():
+                field_def = known.get(str(name))
+                if field_def is None:
+                    return self.error(406, f"Field {name!r} does not exist in table {table!r}")
+                text = "" if value is None else str(value)
+                if field_def.options is not None and text and text not in field_def.options:
+                    return self.error(
+                        406,
+                        f"Invalid value {text!r} for field {field_def.alias} ({field_def.name}); "
+                        f"allowed values: {', '.join(field_def.options)}",
+                    )
+                row[field_def.alias] = text
+            self.table_rows[table].append({"id": str(self._next_row), "employeeId": employee_id, **row})
+            self._next_row += 1
+        return Response(b"", status=200)
+
+    def on_table_rows(self, request: Request, company: str, employee_id: str, table: str) -> Response:
+        """`GET employees/{id|all}/tables/{table}`: the table's rows as a JSON array."""
+        if (refused := self._guard(request, company)) is not None:
+            return refused
+        if table not in self.tables:
+            return self.error(404, f"Table {table!r} not found")
+        if employee_id != "all" and employee_id not in self.org.employees:
+            return self.error(404, f"Employee {employee_id} not found")
+        return json_response(self.rows_of(table, None if employee_id == "all" else employee_id))
+
+    def on_meta_tables(self, request: Request, company: str) -> Response:
+        """`GET meta/tables`: every custom table with its fields."""
+        if (refused := self._guard(request, company)) is not None:
+            return refused
+        return json_response(
+            [
+                {
+                    "alias": alias,
+                    "fields": [
+                        {"id": f.number, "name": f.name, "alias": f.alias, "type": f.type} for f in fields
+                    ],
+                }
+                for alias, fields in self.tables.items()
+            ]
         )
 
     def on_sandbox_admin(self, request: Request, action: str) -> Response:

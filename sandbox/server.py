@@ -37,7 +37,9 @@ from werkzeug.routing import Map, Rule
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
-FaultKind = Literal["status", "delay", "reset", "short_body", "truncate_json", "expire_token"]
+FaultKind = Literal[
+    "status", "status_after", "delay", "delay_after", "reset", "short_body", "truncate_json", "expire_token"
+]
 
 
 @dataclass
@@ -46,7 +48,10 @@ class Fault:
 
     kinds:
         status: answer `status` (with `retry_after` as the Retry-After header and `body` if given).
+        status_after: run the handler (a write is stored), THEN answer `status` instead of its answer.
         delay: sleep `delay_seconds`, then answer normally.
+        delay_after: run the handler (a write is stored), then sleep `delay_seconds` before answering
+            (past the client's timeout, the client never learns the write landed).
         reset: close the connection with a TCP reset before answering.
         short_body: answer normally but stop after half the body, with the full Content-Length.
         truncate_json: answer 200 with the body cut in half and a matching Content-Length.
@@ -202,6 +207,10 @@ class EmulatorApp:
                 response.headers["Retry-After"] = fault.retry_after
         else:
             response = self._dispatch(request)
+        if fault is not None and fault.kind == "status_after":
+            response = Response(fault.body or "", status=fault.status)
+        if fault is not None and fault.kind == "delay_after":
+            time.sleep(fault.delay_seconds)
         if fault is not None and fault.kind in ("short_body", "truncate_json"):
             response = _cut(response, short=fault.kind == "short_body")
         if not is_admin:

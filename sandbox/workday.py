@@ -9,7 +9,13 @@ It serves the synthetic company in the shapes the connector reads (see `VENDOR_A
   `supervisoryOrganizations/{id}`; `limit` defaults to 20 and may not exceed 100; the collection
   lists active workers only; errors are `{"error", "errors": [{"error", "field", "location"}]}`;
 - RaaS `GET /ccx/service/customreport2/{tenant}/{owner}/{report}?format=json[&Updated_From=ISO]`:
-  `{"Report_Entry": [...]}` with every worker, terminated ones included, empty values omitted.
+  `{"Report_Entry": [...]}` with every worker, terminated ones included, empty values omitted;
+- SOAP `POST /ccx/service/{tenant}/Performance_Management/v{NN.N}` (Bearer auth):
+  `Update_Employee_Review_Rating_Request` stores one rating per (employee, review type, period) and
+  echoes it (plus the review's WID); `Get_Employee_Reviews_Request` lists stored reviews (criteria:
+  employees, review type, period; paged by `Response_Filter/Page`, `Count`); an unknown employee or
+  rating value is a SOAP validation fault (HTTP 500, `SOAP-ENV:Client.validationError`).
+  `rating_writes` counts every stored write, so tests can prove a rating was sent once.
 
 Supervisory organizations are modelled the way Workday has them: every manager manages one org and
 sits in it; the people reporting to them are members of it. The org of a department's manager
@@ -45,12 +51,25 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from lxml import etree  # type: ignore[import-untyped]
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
 from sandbox.org import Employee, SyntheticOrg
 from sandbox.server import EmulatorApp, json_response
+
+SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+BSVC = "urn:com.workday/bsvc"
+RATING_IDS: tuple[str, ...] = (
+    "Below_Expectations",
+    "Partially_Meets_Expectations",
+    "Meets_Expectations",
+    "Exceeds_Expectations",
+    "Outstanding",
+)
+"""The `Review_Rating_ID`s the emulated tenant knows."""
+_MAX_PAGE_COUNT = 999
 
 REST_PREFIXES = ("/ccx/api/v1", "/ccx/api/common/v1")
 """Where the REST surface answers; the connector's `rest_prefix` picks one."""
@@ -185,6 +204,7 @@ class WorkdayEmulator(EmulatorApp):
         report_owner: str = "isu_okrhub",
         report_name: str = "okrhub_workers",
         token_ttl_seconds: int = 3600,
+        rating_ids: tuple[str, ...] = RATING_IDS,
     ) -> None:
         self.org = org
         self.tenant = tenant
@@ -198,6 +218,11 @@ class WorkdayEmulator(EmulatorApp):
         self._tokens: dict[str, float] = {}
         self._lock = threading.Lock()
         self._index: tuple[tuple[object, ...], OrgIndex] | None = None
+        self.rating_ids = rating_ids
+        self.reviews: dict[tuple[str, str, str, str], dict[str, str]] = {}
+        """Stored reviews by (employee id, review type id, period start, period end)."""
+        self.rating_writes: list[tuple[str, str]] = []
+        """(employee id, rating id) of every write stored, duplicates included."""
         super().__init__()
 
     # --- routing and plumbing ---------------------------------------------------------------------
@@ -225,6 +250,9 @@ class WorkdayEmulator(EmulatorApp):
                 defaults=defaults,
             )
         yield Rule("/ccx/service/customreport2/<tenant>/<owner>/<report>", endpoint="report", methods=["GET"])
+        yield Rule(
+            "/ccx/service/<tenant>/Performance_Management/<version>", endpoint="performance", methods=["POST"]
+        )
 
     def http_error(self, request: Request, exc: HTTPException) -> Response:
         """Routing errors in Workday's REST error shape."""
@@ -464,6 +492,108 @@ class WorkdayEmulator(EmulatorApp):
         body = json.dumps({"Report_Entry": rows}, separators=(",", ":"))
         return Response(body, status=200, content_type="application/json")
 
+    # --- SOAP Performance_Management -----------------------------------------------------------------
+    def writes_for(self, employee_id: str) -> int:
+        """How many rating writes were stored for one employee."""
+        with self._lock:
+            return sum(1 for who, _ in self.rating_writes if who == employee_id)
+
+    def on_performance(self, request: Request, tenant: str, version: str) -> Response:
+        """The Performance_Management web service: rating updates and review reads."""
+        denied = self._authorize(request, tenant)
+        if denied is not None:
+            return soap_fault(
+                "SOAP-ENV:Client.authenticationError", "Invalid username or password", status=401
+            )
+        try:
+            envelope = etree.fromstring(request.get_data(), parser=_SAFE_PARSER)
+        except etree.XMLSyntaxError as exc:
+            return soap_fault("SOAP-ENV:Client", f"Malformed XML: {exc}")
+        body = envelope.find(f"{{{SOAP_ENV}}}Body")
+        operation = body[0] if body is not None and len(body) else None
+        if operation is None:
+            return soap_fault("SOAP-ENV:Client", "The SOAP Body is empty")
+        name = etree.QName(operation).localname
+        if name == "Update_Employee_Review_Rating_Request":
+            return self._update_rating(operation, version)
+        if name == "Get_Employee_Reviews_Request":
+            return self._get_reviews(operation, version)
+        return soap_fault("SOAP-ENV:Client", f"Operation {name} is not supported by this emulator")
+
+    def _update_rating(self, operation: Any, version: str) -> Response:
+        data = operation.find(f"{{{BSVC}}}Employee_Review_Rating_Data")
+        base = "/bsvc:Update_Employee_Review_Rating_Request[1]/bsvc:Employee_Review_Rating_Data[1]"
+        if data is None:
+            return validation_fault("Element Employee_Review_Rating_Data is required", "", base)
+        employee_id = _ref_id(data, "Employee_Reference")
+        review_type = _ref_id(data, "Review_Type_Reference") or ""
+        rating = _ref_id(data, "Rating_Reference")
+        start, end = _text(data, "Period_Start_Date"), _text(data, "Period_End_Date")
+        comment = _text(data, "Comment")
+        if employee_id is None or employee_id not in self.index().by_id:
+            return validation_fault(
+                f"Invalid ID value.  '{employee_id}' is not a valid ID value for type = 'Employee_ID'",
+                f"Employee '{employee_id}' does not exist in tenant {self.tenant}",
+                f"{base}/bsvc:Employee_Reference[1]",
+            )
+        if rating is None or rating not in self.rating_ids:
+            return validation_fault(
+                f"Invalid ID value.  '{rating}' is not a valid ID value for type = 'Review_Rating_ID'",
+                f"Review rating '{rating}' is not one of the ratings of review type '{review_type}'",
+                f"{base}/bsvc:Rating_Reference[1]",
+            )
+        key = (employee_id, review_type, start or "", end or "")
+        wid = _wid("review", *key)
+        with self._lock:
+            self.reviews[key] = {"rating": rating, "comment": comment or "", "wid": wid}
+            self.rating_writes.append((employee_id, rating))
+        response = etree.Element(f"{{{BSVC}}}Update_Employee_Review_Rating_Response", nsmap={"bsvc": BSVC})
+        response.set(f"{{{BSVC}}}version", version)
+        echo = etree.SubElement(response, f"{{{BSVC}}}Employee_Review_Rating_Data")
+        _review_elements(echo, key, self.reviews[key])
+        _add_ref(response, "Employee_Review_Reference", "WID", wid)
+        return soap_response(response)
+
+    def _get_reviews(self, operation: Any, version: str) -> Response:
+        criteria = operation.find(f"{{{BSVC}}}Request_Criteria")
+        wanted: set[str] | None = None
+        review_type = start = end = None
+        if criteria is not None:
+            ids = [
+                el.text or ""
+                for ref in criteria.findall(f"{{{BSVC}}}Employee_Reference")
+                for el in ref.findall(f"{{{BSVC}}}ID")
+            ]
+            wanted = set(ids) if ids else None
+            review_type = _ref_id(criteria, "Review_Type_Reference")
+            start, end = _text(criteria, "Period_Start_Date"), _text(criteria, "Period_End_Date")
+        filt = operation.find(f"{{{BSVC}}}Response_Filter")
+        page = int(_text(filt, "Page") or 1) if filt is not None else 1
+        count = min(int(_text(filt, "Count") or 100), _MAX_PAGE_COUNT) if filt is not None else 100
+        with self._lock:
+            rows = sorted(
+                (key, dict(value))
+                for key, value in self.reviews.items()
+                if (wanted is None or key[0] in wanted)
+                and (review_type is None or key[1] == review_type)
+                and (start is None or key[2] == start)
+                and (end is None or key[3] == end)
+            )
+        total_pages = max(1, -(-len(rows) // count))
+        response = etree.Element(f"{{{BSVC}}}Get_Employee_Reviews_Response", nsmap={"bsvc": BSVC})
+        response.set(f"{{{BSVC}}}version", version)
+        results = etree.SubElement(response, f"{{{BSVC}}}Response_Results")
+        for tag, number in (("Total_Results", len(rows)), ("Total_Pages", total_pages), ("Page", page)):
+            etree.SubElement(results, f"{{{BSVC}}}{tag}").text = str(number)
+        chunk = rows[(page - 1) * count : page * count]
+        etree.SubElement(results, f"{{{BSVC}}}Page_Results").text = str(len(chunk))
+        data = etree.SubElement(response, f"{{{BSVC}}}Response_Data")
+        for review_key, stored in chunk:
+            review = etree.SubElement(data, f"{{{BSVC}}}Employee_Review")
+            _add_ref(review, "Employee_Review_Reference", "WID", stored["wid"])
+            _review_elements(etree.SubElement(review, f"{{{BSVC}}}Employee_Review_Data"), review_key, stored)
+        return soap_response(response)
+
     @staticmethod
     def _report_row(emp: Employee, index: OrgIndex) -> dict[str, Any]:
         sup = index.orgs.get(index.primary.get(emp.employee_id, ""))
@@ -489,3 +619,67 @@ class WorkdayEmulator(EmulatorApp):
                 "Jira_Account_ID": emp.jira_account_id,
             }
         )
+
+
+_SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+
+
+def _ref_id(parent: Any, name: str) -> str | None:
+    ref = parent.find(f"{{{BSVC}}}{name}")
+    if ref is None:
+        return None
+    ident = ref.find(f"{{{BSVC}}}ID")
+    return ident.text.strip() if ident is not None and ident.text else None
+
+
+def _text(parent: Any, name: str) -> str | None:
+    el = parent.find(f"{{{BSVC}}}{name}")
+    return el.text.strip() if el is not None and el.text else None
+
+
+def _add_ref(parent: Any, name: str, id_type: str, value: str) -> None:
+    ref = etree.SubElement(parent, f"{{{BSVC}}}{name}")
+    ident = etree.SubElement(ref, f"{{{BSVC}}}ID")
+    ident.set(f"{{{BSVC}}}type", id_type)
+    ident.text = value
+
+
+def _review_elements(parent: Any, key: tuple[str, str, str, str], value: dict[str, str]) -> None:
+    employee_id, review_type, start, end = key
+    _add_ref(parent, "Employee_Reference", "Employee_ID", employee_id)
+    _add_ref(parent, "Review_Type_Reference", "Employee_Review_Type_ID", review_type)
+    etree.SubElement(parent, f"{{{BSVC}}}Period_Start_Date").text = start
+    etree.SubElement(parent, f"{{{BSVC}}}Period_End_Date").text = end
+    _add_ref(parent, "Rating_Reference", "Review_Rating_ID", value["rating"])
+    if value.get("comment"):
+        etree.SubElement(parent, f"{{{BSVC}}}Comment").text = value["comment"]
+
+
+def soap_response(payload: Any, status: int = 200) -> Response:
+    """`payload` in a SOAP 1.1 envelope, as `text/xml`."""
+    envelope = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={"env": SOAP_ENV})
+    etree.SubElement(envelope, f"{{{SOAP_ENV}}}Body").append(payload)
+    body = etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
+    return Response(body, status=status, content_type="text/xml; charset=utf-8")
+
+
+def soap_fault(code: str, message: str, *, detail: Any = None, status: int = 500) -> Response:
+    """A SOAP 1.1 fault; Workday answers every fault with HTTP 500 (auth ones here with 401)."""
+    fault = etree.Element(f"{{{SOAP_ENV}}}Fault", nsmap={"SOAP-ENV": SOAP_ENV})
+    etree.SubElement(fault, "faultcode").text = code
+    etree.SubElement(fault, "faultstring").text = message
+    if detail is not None:
+        etree.SubElement(fault, "detail").append(detail)
+    return soap_response(fault, status=status)
+
+
+def validation_fault(message: str, detail_message: str, xpath: str) -> Response:
+    """Workday's `Client.validationError` fault with one `Validation_Error`."""
+    validation = etree.Element(f"{{{BSVC}}}Validation_Fault", nsmap={"wd": BSVC})
+    error = etree.SubElement(validation, f"{{{BSVC}}}Validation_Error")
+    etree.SubElement(error, f"{{{BSVC}}}Message").text = message
+    etree.SubElement(error, f"{{{BSVC}}}Detail_Message").text = detail_message or message
+    etree.SubElement(error, f"{{{BSVC}}}Xpath").text = xpath
+    return soap_fault(
+        "SOAP-ENV:Client.validationError", "Validation error occurred. " + message, detail=validation
+    )

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
 from connectors.bamboohr.client import BambooHRClient
+from connectors.bamboohr.ratings import BambooHRRatings
 from connectors.bamboohr.settings import BambooHRSettings
 from connectors.normalize import PersonBuilder, to_text
 from hub.contracts import (
@@ -23,6 +24,7 @@ from hub.contracts import (
     UnchangedCheck,
 )
 from hub.errors import RecordRejected, SourceDataError
+from hub.ratings_contract import HcmRating, RatingWrite, WriteOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +126,7 @@ class BambooHRConnector:
     """
 
     type_name: ClassVar[str] = "bamboohr"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.ORG_SOURCE})
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.ORG_SOURCE, Capability.RATING_SINK})
     settings_model: ClassVar[type[BaseModel]] = BambooHRSettings
     supports_incremental: ClassVar[bool] = True
 
@@ -132,6 +134,23 @@ class BambooHRConnector:
         self.settings = settings
         self.context = context
         self._client = BambooHRClient(settings, context=context)
+        self._ratings: BambooHRRatings | None = None
+
+    # --- rating sink (see connectors/bamboohr/ratings.py) --------------------------------------------
+    def _rating_sink(self) -> BambooHRRatings:
+        if self._ratings is None:
+            self._ratings = BambooHRRatings(self.settings, context=self.context)
+        return self._ratings
+
+    def write_ratings(self, writes: Sequence[RatingWrite]) -> Iterator[WriteOutcome]:
+        """One custom-table row per write; a value BambooHR refuses (406) comes back `rejected`."""
+        return self._rating_sink().write_ratings(writes)
+
+    def read_ratings(
+        self, *, review_cycle: str, employee_ids: Sequence[str] | None = None
+    ) -> Iterator[HcmRating]:
+        """The latest rating row per employee and field of this cycle in the ratings table."""
+        return self._rating_sink().read_ratings(review_cycle=review_cycle, employee_ids=employee_ids)
 
     def check(self) -> CheckResult:
         """Prove the API key works with a cheap `GET meta/fields`; `AuthError` names the connection."""
@@ -173,6 +192,8 @@ class BambooHRConnector:
     def close(self) -> None:
         """Release the HTTP connections."""
         self._client.close()
+        if self._ratings is not None:
+            self._ratings.close()
 
     # --- reads -----------------------------------------------------------------------------------
     def _read_full(self, fields: FieldMap, build: PersonBuilder) -> Generator[OrgItem, None, str]:

@@ -4,10 +4,33 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AnyHttpUrl, Field
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
 from hub.config.secrets import SecretRef
 from hub.http.settings import HttpConnectionSettings
+
+
+class RatingsTable(BaseModel):
+    """Where ratings go in BambooHR: a customer-defined custom table and its field aliases.
+
+    Example:
+        ```yaml
+        ratings: {table: customPerformanceRatings, rating_fields: {overall: customRating}}
+        ```
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    table: str = "customPerformanceRatings"
+    """Alias of the custom table (see GET meta/tables)."""
+    rating_fields: dict[str, str] = {"overall": "customRating"}
+    """Hub rating field (`overall`, ...) to the table field that holds it."""
+    review_cycle_field: str = "customReviewCycle"
+    """Table field holding the review cycle key."""
+    date_field: str | None = "customRatingDate"
+    """Table field holding the rating date (the cycle's period end); None to leave it out."""
+    comment_field: str | None = "customRatingComment"
+    """Table field holding the comment; None to leave it out."""
 
 
 class BambooHRSettings(HttpConnectionSettings):
@@ -39,3 +62,5 @@ class BambooHRSettings(HttpConnectionSettings):
     termination dates are never known. Use it only when the API user may not run reports."""
     changed_ids_per_request: int = Field(default=500, ge=1, le=10_000)
     """How many changed employee ids an incremental read puts in one filtered custom report."""
+    ratings: RatingsTable = RatingsTable()
+    """The custom table ratings are written back to (BambooHR has no rating field of its own)."""

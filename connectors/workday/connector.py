@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -25,6 +25,7 @@ from pydantic import BaseModel
 
 from connectors.normalize import PersonBuilder, to_text
 from connectors.workday.client import WorkdayClient
+from connectors.workday.ratings import WorkdayRatings
 from connectors.workday.settings import WorkdaySettings
 from hub.contracts import (
     Capability,
@@ -37,6 +38,7 @@ from hub.contracts import (
     UnchangedCheck,
 )
 from hub.errors import AuthError, ConfigError, ConnectorError, PermissionDenied, SourceDataError
+from hub.ratings_contract import HcmRating, RatingWrite, WriteOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +141,7 @@ class WorkdayConnector:
     """
 
     type_name: ClassVar[str] = "workday"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.ORG_SOURCE})
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.ORG_SOURCE, Capability.RATING_SINK})
     settings_model: ClassVar[type[BaseModel]] = WorkdaySettings
     supports_incremental: ClassVar[bool] = True
     """True for `mode: raas` with an `updated_since_prompt`; other setups read everything every time
@@ -149,6 +151,23 @@ class WorkdayConnector:
         self.settings = settings
         self.context = context
         self.client = WorkdayClient(settings, context=context)
+        self._ratings: WorkdayRatings | None = None
+
+    # --- rating sink (see connectors/workday/ratings.py) ----------------------------------------------
+    def _rating_sink(self) -> WorkdayRatings:
+        if self._ratings is None:
+            self._ratings = WorkdayRatings(self.settings, context=self.context, auth=self.client.auth)
+        return self._ratings
+
+    def write_ratings(self, writes: Sequence[RatingWrite]) -> Iterator[WriteOutcome]:
+        """One `Update_Employee_Review_Rating` per write; validation faults come back `rejected`."""
+        return self._rating_sink().write_ratings(writes)
+
+    def read_ratings(
+        self, *, review_cycle: str, employee_ids: Sequence[str] | None = None
+    ) -> Iterator[HcmRating]:
+        """The ratings Workday holds on this cycle's reviews (`Get_Employee_Reviews`)."""
+        return self._rating_sink().read_ratings(review_cycle=review_cycle, employee_ids=employee_ids)
 
     @property
     def incremental(self) -> bool:
@@ -220,6 +239,8 @@ class WorkdayConnector:
     def close(self) -> None:
         """Release HTTP connections."""
         self.client.close()
+        if self._ratings is not None:
+            self._ratings.close()
 
     # --- RaaS ----------------------------------------------------------------------------------------
     def _read_raas(

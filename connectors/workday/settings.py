@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from hub.config.secrets import SecretRef
 from hub.http.settings import HttpConnectionSettings
+
+
+class ReviewPeriod(BaseModel):
+    """The period of one review cycle, as Workday knows the review (it has no name for our cycle)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    start: date
+    """Period_Start_Date of the reviews of this cycle."""
+    end: date
+    """Period_End_Date of the reviews of this cycle."""
 
 
 class WorkdaySettings(HttpConnectionSettings):
@@ -64,6 +76,19 @@ class WorkdaySettings(HttpConnectionSettings):
     reads; None reads the whole report every time."""
     page_size: int = Field(default=100, ge=1, le=100)
     """Workers per REST page; Workday allows at most 100."""
+    ratings_mode: Literal["soap", "custom_object"] = "soap"
+    """How ratings are written back: `soap` (Performance_Management `Update_Employee_Review_Rating`).
+    `custom_object` is reserved and refused for now."""
+    soap_version: str = Field(default="v45.0", pattern=r"^v\d+\.\d+$")
+    """Web-service version in the SOAP URL `/ccx/service/{tenant}/Performance_Management/{soap_version}`."""
+    review_type_id: str = "Annual_Performance_Review"
+    """The `Employee_Review_Type_ID` of the reviews ratings are written to."""
+    review_periods: dict[str, ReviewPeriod] = {}
+    """Review cycle key to its period, so read-back and reconcile can find that cycle's reviews."""
+    ratings_field: str = "overall"
+    """The hub rating field Workday's review rating holds (one rating per review)."""
+    ratings_page_size: int = Field(default=500, ge=1, le=999)
+    """Reviews per `Get_Employee_Reviews` page; Workday allows at most 999."""
 
     @field_validator("rest_prefix")
     @classmethod
@@ -72,6 +97,15 @@ class WorkdaySettings(HttpConnectionSettings):
         if prefix == "/":
             raise ValueError("rest_prefix must name the REST API path, such as /ccx/api/v1")
         return prefix
+
+    @model_validator(mode="after")
+    def _soap_ratings_only(self) -> WorkdaySettings:
+        if self.ratings_mode == "custom_object":
+            raise ValueError(
+                "ratings_mode `custom_object` is not supported yet; use ratings_mode: soap "
+                "(Update_Employee_Review_Rating)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _report_named_in_raas_mode(self) -> WorkdaySettings:

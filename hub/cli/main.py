@@ -25,8 +25,16 @@ from hub.cli.okrs_cmds import (
     okrs_show_command,
 )
 from hub.cli.people_cmds import people_command
+from hub.cli.ratings_cmds import (
+    ratings_calibrate_command,
+    ratings_distribution_command,
+    ratings_import_command,
+    ratings_show_command,
+    ratings_transition_command,
+)
 from hub.cli.store_cmds import db_current_command, db_upgrade_command, runs_list_command, runs_show_command
 from hub.cli.sync_cmds import EXIT_CONFIG, EXIT_FAILED, sync_org_command
+from hub.cli.writeback_cmds import writeback_app
 from hub.config.paths import default_config_path
 from hub.errors import ConfigError, ConfigErrors, OkrHubError
 from hub.jobs.kr_updates import KrUpdateOptions, load_mapping_set
@@ -52,6 +60,12 @@ okrs_app = typer.Typer(
 app.add_typer(okrs_app, name="okrs")
 mappings_app = typer.Typer(help="Metric mappings: plan, validate and preview them.", no_args_is_help=True)
 app.add_typer(mappings_app, name="mappings")
+ratings_app = typer.Typer(
+    help="Ratings: import, calibrate, distributions, finalize and reopen review cycles.",
+    no_args_is_help=True,
+)
+app.add_typer(ratings_app, name="ratings")
+app.add_typer(writeback_app, name="writeback")
 
 ConfigOption = Annotated[
     Path | None,
@@ -454,6 +468,164 @@ def okrs_checkin(
                 as_person=as_person,
                 at=_aware(at),
                 json_output=json_output,
+            )
+    except OkrHubError as exc:
+        raise _fail(exc, json_output) from None
+    raise typer.Exit(code)
+
+
+class RatingsGroupBy(StrEnum):
+    """How `okrhub ratings distribution` groups ratings."""
+
+    MANAGER = "manager"
+    DEPARTMENT = "department"
+    LEVEL = "level"
+
+
+ReviewCycleOption = Annotated[
+    str | None, typer.Option("--cycle", help="Review cycle key (default: the latest imported).")
+]
+ByPersonOption = Annotated[str, typer.Option("--by", help="Employee id (or email) of who acts.")]
+
+
+@ratings_app.command("import")
+def ratings_import(
+    file: Annotated[Path, typer.Argument(help="Ratings file: YAML (cycle definition + ratings) or CSV.")],
+    format_name: Annotated[
+        OkrFileFormat | None, typer.Option("--format", help="File format (default: from the suffix).")
+    ] = None,
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Import a review cycle and managers' ratings: all or nothing, idempotent; refused once finalized."""
+    try:
+        with _okrs_runtime(config, database_url) as runtime:
+            code = ratings_import_command(
+                runtime.engine,
+                file,
+                format_name=format_name.value if format_name else None,
+                json_output=json_output,
+            )
+    except OkrHubError as exc:
+        raise _fail(exc, json_output) from None
+    raise typer.Exit(code)
+
+
+@ratings_app.command("calibrate")
+def ratings_calibrate(
+    person: Annotated[str, typer.Argument(help="Employee id or email of the person rated.")],
+    new_rating: Annotated[int, typer.Argument(help="The calibrated rating (a value of the scale).")],
+    reason: Annotated[str, typer.Option("--reason", help="Why the rating changes (recorded).")],
+    by: ByPersonOption,
+    level: Annotated[
+        str | None,
+        typer.Option("--level", help="Calibration level (default: the level --by holds over the person)."),
+    ] = None,
+    cycle: ReviewCycleOption = None,
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Calibrate a rating; the change is recorded with previous and new value, level, who and why."""
+    try:
+        with _okrs_runtime(config, database_url) as runtime:
+            code = ratings_calibrate_command(
+                runtime.engine,
+                person,
+                new_rating,
+                reason=reason,
+                by=by,
+                level=level,
+                cycle=cycle,
+                json_output=json_output,
+            )
+    except OkrHubError as exc:
+        raise _fail(exc, json_output) from None
+    raise typer.Exit(code)
+
+
+@ratings_app.command("distribution")
+def ratings_distribution(
+    cycle: ReviewCycleOption = None,
+    by: Annotated[
+        RatingsGroupBy, typer.Option("--by", help="Group by manager, department or calibration level.")
+    ] = RatingsGroupBy.MANAGER,
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Show the rating distribution per group against the guideline, flagging deviations."""
+    try:
+        with _okrs_runtime(config, database_url) as runtime:
+            code = ratings_distribution_command(
+                runtime.engine, cycle=cycle, by=by.value, json_output=json_output
+            )
+    except OkrHubError as exc:
+        raise _fail(exc, json_output) from None
+    raise typer.Exit(code)
+
+
+@ratings_app.command("finalize")
+def ratings_finalize(
+    by: ByPersonOption,
+    cycle: ReviewCycleOption = None,
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Finalize a review cycle: lock its ratings and make them eligible for write-back."""
+    _ratings_transition("finalize", by, cycle, None, config, database_url, json_output)
+
+
+@ratings_app.command("reopen")
+def ratings_reopen(
+    reason: Annotated[str, typer.Option("--reason", help="Why the cycle is reopened (recorded).")],
+    by: ByPersonOption,
+    cycle: ReviewCycleOption = None,
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Reopen a finalized review cycle so calibration can resume; the reason is recorded."""
+    _ratings_transition("reopen", by, cycle, reason, config, database_url, json_output)
+
+
+@ratings_app.command("show")
+def ratings_show(
+    cycle: ReviewCycleOption = None,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option("--as-of", formats=["%Y-%m-%d"], help="Day of the OKR progress (default: today)."),
+    ] = None,
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """List manager and calibrated ratings, adjustments, 9-box and OKR progress per person."""
+    try:
+        with _okrs_runtime(config, database_url) as runtime:
+            code = ratings_show_command(
+                runtime.engine, cycle=cycle, as_of=as_of.date() if as_of else None, json_output=json_output
+            )
+    except OkrHubError as exc:
+        raise _fail(exc, json_output) from None
+    raise typer.Exit(code)
+
+
+def _ratings_transition(
+    action: str,
+    by: str,
+    cycle: str | None,
+    reason: str | None,
+    config: Path | None,
+    database_url: str | None,
+    json_output: bool,
+) -> None:
+    try:
+        with _okrs_runtime(config, database_url) as runtime:
+            code = ratings_transition_command(
+                runtime.engine, action, by=by, cycle=cycle, reason=reason, json_output=json_output
             )
     except OkrHubError as exc:
         raise _fail(exc, json_output) from None

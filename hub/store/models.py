@@ -443,3 +443,128 @@ class KrMetricState(Base):
     message: Mapped[str | None] = mapped_column(Text)
     held_value: Mapped[float | None] = mapped_column(Double)
     run_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+# --- Ratings and calibration (migration 0004) -------------------------------------------------------
+# Rows mirror okr_core.ratings. A rating keeps the manager's original value beside the current
+# (calibrated) one; every calibration is a row of its own, and finalize/reopen are events. The
+# scale, levels and guideline are small and always read whole, so they live as JSON on the cycle.
+
+
+class StoredReviewCycle(Base):
+    """A review cycle: scale (`[{value, label}]`), calibration levels, guideline and state."""
+
+    __tablename__ = "review_cycles"
+    __table_args__ = (CheckConstraint("state IN ('open', 'finalized')", name="state"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(128), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    okr_cycle_key: Mapped[str | None] = mapped_column(String(128))
+    scale: Mapped[list[dict[str, Any]]] = mapped_column(JSONValue)
+    levels: Mapped[list[str]] = mapped_column(JSONValue)
+    guideline: Mapped[dict[str, float] | None] = mapped_column(JSONValue)
+    tolerance: Mapped[float] = mapped_column(Double, default=0.1, server_default=text("0.1"))
+    state: Mapped[str] = mapped_column(String(16), default="open", server_default="open")
+    finalized_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finalized_by: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
+
+
+class StoredRating(Base):
+    """A person's rating in a review cycle: the manager's original, the current value, the potential."""
+
+    __tablename__ = "ratings"
+    __table_args__ = (UniqueConstraint("review_cycle_id", "employee_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    review_cycle_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("review_cycles.id"))
+    employee_id: Mapped[str] = mapped_column(String(128), index=True)
+    manager_value: Mapped[int] = mapped_column(Integer)
+    current_value: Mapped[int] = mapped_column(Integer)
+    potential: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
+
+
+class StoredCalibration(Base):
+    """One calibration change, kept forever: previous and new value, level, who, why and when."""
+
+    __tablename__ = "calibration_adjustments"
+    __table_args__ = (Index("ix_calibration_adjustments_rating_id_at", "rating_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    rating_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("ratings.id"))
+    review_cycle_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("review_cycles.id"), index=True)
+    employee_id: Mapped[str] = mapped_column(String(128))
+    previous_value: Mapped[int] = mapped_column(Integer)
+    new_value: Mapped[int] = mapped_column(Integer)
+    level: Mapped[str] = mapped_column(String(64))
+    by_employee_id: Mapped[str] = mapped_column(String(128))
+    rationale: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StoredReviewCycleEvent(Base):
+    """A finalize or reopen of a review cycle: who, why (required for reopen) and when."""
+
+    __tablename__ = "review_cycle_events"
+    __table_args__ = (CheckConstraint("action IN ('finalize', 'reopen')", name="action"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    review_cycle_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("review_cycles.id"), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    by_employee_id: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OutboxStatus(enum.StrEnum):
+    """Where a write-back is: waiting, on the wire, sent but unconfirmed, or settled."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+
+
+class Outbox(Base):
+    """One rating to write back to an HCM, keyed by `(employee_id, review_cycle, field)`.
+
+    A row is marked `sending` and committed before the HCM is called, so a crash leaves evidence;
+    the next run reads the HCM back to settle every `sending` or `sent` row instead of resending.
+    `confirmed_value` is what the HCM was last known to hold: a later run sends only a change.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_status", "status"),
+        Index("ix_outbox_review_cycle", "review_cycle", "connection"),
+        CheckConstraint(_in("status", OutboxStatus), name="status"),
+    )
+
+    idempotency_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    employee_id: Mapped[str] = mapped_column(String(64))
+    review_cycle: Mapped[str] = mapped_column(String(128))
+    field: Mapped[str] = mapped_column(String(64))
+    connection: Mapped[str] = mapped_column(String(128))
+    value: Mapped[str] = mapped_column(String(255))
+    """The value to send, in the HCM's own scale."""
+    source_value: Mapped[str | None] = mapped_column(String(255))
+    """Our rating before the scale mapping."""
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    """The HCM's own words about the last failure."""
+    confirmed_value: Mapped[str | None] = mapped_column(String(255))
+    hcm_reference: Mapped[str | None] = mapped_column(String(255))
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    created_run_id: Mapped[int | None] = mapped_column(BigInteger)
+    last_run_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

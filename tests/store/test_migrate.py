@@ -25,7 +25,7 @@ from hub.store.migrate import (
 from hub.store.models import Base
 from hub.store.testing import postgres_test_url, temporary_postgres_schema, with_search_path
 
-HEAD = "0003"
+HEAD = "0005"
 
 STORE_TABLES = {
     "runs",
@@ -41,6 +41,11 @@ STORE_TABLES = {
     "okr_key_result_owners",
     "okr_check_ins",
     "kr_metric_state",
+    "review_cycles",
+    "ratings",
+    "calibration_adjustments",
+    "review_cycle_events",
+    "outbox",
     "alembic_version",
 }
 

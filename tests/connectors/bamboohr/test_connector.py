@@ -44,7 +44,7 @@ def people_of(items: Iterable[object]) -> dict[str, PersonRecord]:
 def test_connector_is_an_org_source_and_registers(make_connector: MakeConnector) -> None:
     connector = make_connector()
     assert isinstance(connector, OrgSource)
-    assert BambooHRConnector.capabilities == frozenset({Capability.ORG_SOURCE})
+    assert BambooHRConnector.capabilities == frozenset({Capability.ORG_SOURCE, Capability.RATING_SINK})
     spec = ConnectorRegistry.from_classes([BambooHRConnector]).get("bamboohr")
     assert spec.settings_model is BambooHRSettings
 
