@@ -22,6 +22,8 @@ from rich.console import Console
 from sandbox.harness import DEFAULT_STATE_DIR, Sandbox
 from sandbox.org import generate_org
 
+DEMO_STORE = DEFAULT_STATE_DIR.parent / "demo.db"
+"""The demo's own SQLite store, recreated on each run."""
 DEMO_PORTS = {"bamboohr": 8701, "workday": 8702, "salesforce": 8703, "jira": 8704, "ga4": 8705}
 """The ports config/hub.yaml points at."""
 
@@ -84,6 +86,9 @@ def demo(
     okrs: Annotated[Path, typer.Option(help="The company's OKR file to import.")] = Path(
         "config/okrs/acme.yaml"
     ),
+    ratings: Annotated[Path, typer.Option(help="The annual review's manager ratings.")] = Path(
+        "config/ratings/acme-2026.yaml"
+    ),
 ) -> None:
     """Start the emulators, sync the demo company into the default SQLite store, and show the result.
 
@@ -98,6 +103,11 @@ def demo(
     with Sandbox(org, ports=DEMO_PORTS, state_dir=DEFAULT_STATE_DIR) as sandbox:
         env = {**os.environ, **{k: os.environ.get(k, v) for k, v in sandbox.credentials().items()}}
         env.setdefault("OKRHUB_CONFIG", str(config))
+        # The emulators start empty every time, so the demo gets a fresh store of its own to match;
+        # a real store (OKRHUB_DATABASE_URL, or .okrhub/okrhub.db) is never touched.
+        DEMO_STORE.unlink(missing_ok=True)
+        env["OKRHUB_DATABASE_URL"] = f"sqlite:///{DEMO_STORE}"
+        console.print(f"demo store: {DEMO_STORE} (recreated on every demo run)")
         steps: list[tuple[str, list[str]]] = [
             ("check the config", ["validate"]),
             ("prove the connections work", ["check"]),
@@ -125,6 +135,33 @@ def demo(
             ("the tree with the automated key results", ["okrs", "show", "--cycle", "2026-Q4"]),
         ]
         _run_steps(steps, env)
+        # The review cycle is finalized by the end of the demo; a rerun reopens it (a recorded reopen).
+        _run_quietly(["ratings", "reopen", "--reason", "the demo runs again", "--by", "1001"], env)
+        steps = [
+            ("manager ratings for the annual review", ["ratings", "import", str(ratings)]),
+            (
+                "calibration: the Sales VP moves one rating at director level",
+                [
+                    "ratings",
+                    "calibrate",
+                    "1083",
+                    "2",
+                    "--reason",
+                    "carried the renewal desk in Q3",
+                    "--by",
+                    "1002",
+                ],
+            ),
+            ("the distribution against the guideline", ["ratings", "distribution"]),
+            (
+                "finalize: ratings are locked and eligible for write-back",
+                ["ratings", "finalize", "--by", "1001"],
+            ),
+            ("what write-back would send to BambooHR (dry run)", ["writeback", "ratings", "--dry-run"]),
+            ("write the final ratings back, exactly once", ["writeback", "ratings"]),
+            ("read back what the HCM holds and compare", ["writeback", "reconcile"]),
+        ]
+        _run_steps(steps, env)
         changed = org.mutate(0.02, seed=1)
         leaver = changed[0]
         org.terminate(leaver)
@@ -143,10 +180,26 @@ def demo(
         )
 
 
+def _run_quietly(args: list[str], env: dict[str, str]) -> int:
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "hub.cli", *args], env=env, check=False, capture_output=True
+    ).returncode
+
+
+NOTHING_TO_CHANGE = "nothing to change"
+"""What a refused no-op says (on a rerun, the demo's calibration is already applied): not a failure."""
+
+
 def _run_steps(steps: list[tuple[str, list[str]]], env: dict[str, str]) -> None:
     for title, args in steps:
         console.rule(f"[bold]{title}: okrhub {' '.join(args)}")
-        result = subprocess.run([sys.executable, "-m", "hub.cli", *args], env=env, check=False)  # noqa: S603
+        result = subprocess.run(  # noqa: S603
+            [sys.executable, "-m", "hub.cli", *args], env=env, check=False, capture_output=True, text=True
+        )
+        sys.stdout.write(result.stdout)
+        sys.stderr.write(result.stderr)
+        if result.returncode != 0 and NOTHING_TO_CHANGE in result.stderr + result.stdout:
+            continue
         if result.returncode != 0:
             console.print(f"[red]`okrhub {' '.join(args)}` exited {result.returncode}[/red]")
             raise typer.Exit(result.returncode)
