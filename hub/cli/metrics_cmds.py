@@ -1,8 +1,14 @@
-"""`okrhub sync metrics` and `okrhub mappings plan|validate|preview`."""
+"""`okrhub sync metrics` and `okrhub mappings plan|validate|preview`.
+
+The CLI opens one runtime per command; each command here closes the store's pooled connections
+when it ends (the engine stays usable), so none is left for the garbage collector to find open.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,6 +16,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from hub.errors import ConfigError
+from hub.http.stats import CallStats
 from hub.jobs.kr_updates import KrUpdateOptions, KrUpdateResult, run_kr_updates
 from hub.jobs.kr_updates.run import Outcome, fetch_results
 from hub.jobs.kr_updates.targets import resolve_targets
@@ -38,9 +46,18 @@ def sync_metrics_command(
     json_output: bool,
     console: Console | None = None,
 ) -> int:
-    """Run the mappings once and report every key result's outcome; exit 1 if any failed."""
+    """Run the mappings once and report every key result's outcome; exit 1 if any failed.
+
+    Raises:
+        ConfigError: `options.mapping` names no mapping (a typo would otherwise run nothing and
+            report success).
+    """
     out = console or Console()
-    result = run_kr_updates(runtime, mappings, options=options)
+    with _pool_closed_after(runtime):
+        if options.mapping is not None and options.mapping not in mappings.ids:
+            known = ", ".join(sorted(mappings.ids)) or "none"
+            raise ConfigError(f"no mapping `{options.mapping}`; mappings: {known}")
+        result = run_kr_updates(runtime, mappings, options=options)
     if json_output:
         out.print_json(json.dumps(result.to_dict(), default=str))
     else:
@@ -94,7 +111,8 @@ def mappings_plan_command(
 ) -> int:
     """Print the query plan: requests per connection, and calls before and after coalescing."""
     out = console or Console()
-    plan, left_out = build_plan(runtime, mappings)
+    with _pool_closed_after(runtime):
+        plan, left_out = build_plan(runtime, mappings)
     data: dict[str, Any] = {
         "naive_calls": plan.naive_calls,
         "planned_calls": plan.planned_calls,
@@ -134,11 +152,10 @@ def mappings_validate_command(
 ) -> int:
     """Check what loading cannot: key results and owners exist, and (with `preview`) each query runs."""
     out = console or Console()
-    plan, left_out = build_plan(runtime, mappings)
+    with _pool_closed_after(runtime):
+        plan, left_out = build_plan(runtime, mappings)
     rejected: list[Outcome] = []
     if preview:
-        from hub.http.stats import CallStats
-
         results = fetch_results(runtime, plan, CallStats(), {})
         for binding in plan.bindings:
             for name, ref in binding.inputs.items():
@@ -175,6 +192,15 @@ def mappings_validate_command(
             )
         )
     return EXIT_FAILED if problems else EXIT_OK
+
+
+@contextmanager
+def _pool_closed_after(runtime: Runtime) -> Iterator[None]:
+    """Close the store's pooled connections when the block ends, however it ends."""
+    try:
+        yield
+    finally:
+        runtime.engine.dispose()
 
 
 def _problems(out: Console, problems: list[Outcome]) -> None:

@@ -135,8 +135,14 @@ def okrs_show_command(
     owner: str | None = None,
     json_output: bool = False,
     console: Console | None = None,
+    now: datetime | None = None,
 ) -> int:
-    """Print the alignment tree with progress, colours, owners and staleness (or one owner's part)."""
+    """Print the alignment tree with progress, colours, owners and staleness (or one owner's part).
+
+    An automated key result shows its mapping, last value and how long ago it was fetched (from
+    `now`, the current time by default), marked when the mapping failed, holds a suspect value or
+    has not succeeded for longer than the key result's cadence.
+    """
     out = console or Console()
     try:
         data = build_view(engine, as_of=as_of or today(), cycle=cycle, owner=owner)
@@ -145,7 +151,7 @@ def okrs_show_command(
     if json_output:
         out.print_json(json.dumps(data))
     else:
-        render_view(out, data)
+        render_view(out, data, now=now)
     return EXIT_OK
 
 
@@ -206,8 +212,12 @@ def today() -> date:
     return datetime.now(UTC).date()
 
 
-def render_view(out: Console, data: Mapping[str, Any]) -> None:
-    """The alignment tree as a rich `Tree`, with a footer on alignment health."""
+def render_view(out: Console, data: Mapping[str, Any], *, now: datetime | None = None) -> None:
+    """The alignment tree as a rich `Tree`, with a footer on alignment health.
+
+    `now` is what "fetched 2h ago" counts from (the current time by default).
+    """
+    now = now or datetime.now(UTC)
     title = Text("OKRs", style="bold")
     title.append(f" as of {data['as_of']}")
     if data["cycle"]:
@@ -221,11 +231,11 @@ def render_view(out: Console, data: Mapping[str, Any]) -> None:
         )
     tree = Tree(title, guide_style="dim")
     for objective in data["objectives"]:
-        _add_objective(tree, objective)
+        _add_objective(tree, objective, now)
     if data["other_key_results"]:
         branch = tree.add(Text("key results owned on other people's objectives", style="bold"))
         for kr in data["other_key_results"]:
-            branch.add(_key_result_label(kr, show_objective=True))
+            branch.add(_key_result_label(kr, now, show_objective=True))
     if not data["objectives"] and not data["other_key_results"]:
         tree.add(Text("no OKRs here yet; import some with `okrhub okrs import FILE`", style="dim"))
     out.print(tree)
@@ -246,10 +256,17 @@ def render_view(out: Console, data: Mapping[str, Any]) -> None:
             f"(cadence {item['cadence_days']} days; {since})",
             style="yellow",
         )
+    automation = health["automation"]
+    if automation:
+        footer.append("\nautomated key results needing attention: ")
+        footer.append(f"{len(automation)}", style="bold red")
+        for item in automation:
+            footer.append("\n  ")
+            footer.append_text(_automation_marks(item, prefix=f"{item['key']} ({item['mapping']})"))
     out.print(Panel(footer, title="alignment health", title_align="left", expand=False))
 
 
-def _add_objective(parent: Tree, objective: Mapping[str, Any]) -> None:
+def _add_objective(parent: Tree, objective: Mapping[str, Any], now: datetime) -> None:
     label = _head("●", objective)
     label.append(objective["title"], style="bold")
     owner = objective["owner"]
@@ -267,12 +284,12 @@ def _add_objective(parent: Tree, objective: Mapping[str, Any]) -> None:
         label.append(" · shown for alignment (outside the cycle)", style="dim italic")
     branch = parent.add(label)
     for kr in objective["key_results"]:
-        branch.add(_key_result_label(kr))
+        branch.add(_key_result_label(kr, now))
     for child in objective["children"]:
-        _add_objective(branch, child)
+        _add_objective(branch, child, now)
 
 
-def _key_result_label(kr: Mapping[str, Any], *, show_objective: bool = False) -> Text:
+def _key_result_label(kr: Mapping[str, Any], now: datetime, *, show_objective: bool = False) -> Text:
     label = _head("◆", kr)
     label.append(kr["title"])
     if kr["state"] == "closed":
@@ -295,7 +312,74 @@ def _key_result_label(kr: Mapping[str, Any], *, show_objective: bool = False) ->
         details += f" · hard deadline {kr['deadline']}"
     details += f" · {_last(kr['last_check_in'])}"
     label.append(details, style="dim")
+    automation = kr["automation"]
+    if automation is not None:
+        label.append_text(_automation_line(automation, kr, now))
     return label
+
+
+def _automation_line(automation: Mapping[str, Any], kr: Mapping[str, Any], now: datetime) -> Text:
+    """`auto: <mapping> · last value 4,199 fetched 2h ago`, then what is wrong with it, if anything."""
+    value = automation["last_value"]
+    line = Text(f"\nauto: {automation['mapping']} · ", style="dim")
+    if value is None:
+        line.append("no value fetched yet", style="dim")
+    else:
+        line.append(f"last value {_amount(value, kr)}", style="dim")
+        if automation["last_success_at"] is not None:
+            line.append(f" fetched {_ago(automation['last_success_at'], now)}", style="dim")
+    if automation["fetched_at"] not in (None, automation["last_success_at"]):
+        line.append(f" · last tried {_ago(automation['fetched_at'], now)}", style="dim")
+    marks = _automation_marks(automation, kr=kr)
+    if marks.plain:
+        line.append(" ")
+        line.append_text(marks)
+    return line
+
+
+def _automation_marks(
+    automation: Mapping[str, Any], *, prefix: str = "", kr: Mapping[str, Any] | None = None
+) -> Text:
+    """FAILED / HELD / REFUSED / NO DATA / STALE marks of an automated key result (empty when all is well)."""
+    marks = Text()
+    status, message = automation["status"], automation["message"]
+    if status == "failed":
+        marks.append(f"✗ FAILED: {message or 'the mapping failed'}", style="bold red")
+    elif status == "held":
+        held = automation["held_value"]
+        shown = "no data" if held is None else _amount(held, kr) if kr is not None else _plain(held)
+        marks.append(
+            f"⏸ HELD {shown} as suspect ({message}); publish it with `okrhub sync metrics --accept`",
+            style="bold yellow",
+        )
+    elif status == "refused":
+        marks.append(f"⛔ REFUSED: {message}", style="bold red")
+    elif status == "no_data":
+        marks.append("no data on the last fetch", style="dim")
+    if automation["stale"]:
+        since = automation["days_since_success"]
+        what = (
+            "never updated by its mapping"
+            if since is None
+            else f"not updated by its mapping for {since} days (cadence {automation['cadence_days']} days)"
+        )
+        marks.append(f"{' · ' if marks.plain else ''}⚠ STALE: {what}", style="bold yellow")
+    if marks.plain and prefix:
+        return Text(f"{prefix} ").append_text(marks)
+    return marks
+
+
+def _ago(moment: str, now: datetime) -> str:
+    """How long before `now` an ISO timestamp was: `just now`, `5m ago`, `2h ago`, `3 days ago`."""
+    seconds = (now - datetime.fromisoformat(moment)).total_seconds()
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)}h ago"
+    days = int(seconds // 86400)
+    return f"{days} day{'s' if days != 1 else ''} ago"
 
 
 def _head(marker: str, entry: Mapping[str, Any]) -> Text:
@@ -328,11 +412,16 @@ def _bar(progress: float, colour: str) -> Text:
     return bar
 
 
+def _plain(value: float) -> str:
+    """`1,021,200` or `33.3`: thousands separated, at most two decimals, never an exponent."""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
 def _amount(value: float, kr: Mapping[str, Any]) -> str:
     measurement = kr["measurement"]
     if measurement == "binary":
         return "done" if value == 1 else "not done"
-    number = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}".rstrip("0").rstrip(".")
+    number = _plain(value)
     if measurement == "currency":
         return f"{number} {kr['currency']}"
     if measurement == "percentage":

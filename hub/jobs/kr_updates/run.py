@@ -45,6 +45,9 @@ logger = logging.getLogger(__name__)
 JOB = "kr_updates"
 RAW_RESULT_LIMIT = 4000
 """Characters of raw result kept with each check-in: enough to trust a number, not a data dump."""
+EVIDENCE_TEXT_LIMIT = 400
+EVIDENCE_LIST_LIMIT = 5
+"""A too-long raw result keeps this much of each evidence text and list (a fan-out's IN list)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -126,22 +129,56 @@ def fetch_results(
 
 
 def _raw_result(binding: Binding, results: Mapping[str, MetricResult]) -> str:
-    evidence = {
-        name: {
+    """Each input's group, value, row count and the connector's evidence, as JSON of at most 4,000 characters.
+
+    A fan-out's evidence holds the grouped query with every owner's id (2,000 owners make a
+    SOQL of 40,000 characters): cut blindly, the JSON would not parse and this key result's own
+    number could be gone. Long texts and lists in the evidence are shortened first, and the
+    evidence is left out only if that is still too long, so the raw result always parses and
+    always shows the value this key result got.
+    """
+    inputs: dict[str, dict[str, Any]] = {}
+    for name, ref in binding.inputs.items():
+        result = results.get(ref.request_key)
+        value = None
+        if result is not None:
+            value = result.groups.get(ref.group) if ref.group is not None else result.value
+        inputs[name] = {
             "group": ref.group,
-            "value": (
-                results[ref.request_key].groups.get(ref.group)
-                if ref.group is not None
-                else results[ref.request_key].value
-            )
-            if ref.request_key in results
-            else None,
-            "rows": results[ref.request_key].rows if ref.request_key in results else 0,
-            "evidence": results[ref.request_key].evidence if ref.request_key in results else {},
+            "value": value,
+            "rows": result.rows if result is not None else 0,
+            "evidence": dict(result.evidence) if result is not None else {},
         }
-        for name, ref in binding.inputs.items()
-    }
-    return json.dumps(evidence, default=str)[:RAW_RESULT_LIMIT]
+    text = json.dumps(inputs, default=str)
+    if len(text) <= RAW_RESULT_LIMIT:
+        return text
+    for entry in inputs.values():
+        entry["evidence"] = _shortened(entry["evidence"])
+    text = json.dumps(inputs, default=str)
+    if len(text) <= RAW_RESULT_LIMIT:
+        return text
+    for entry in inputs.values():
+        entry["evidence"] = {"omitted": "the connector's evidence is too long to keep with a check-in"}
+    return json.dumps(inputs, default=str)
+
+
+def _shortened(value: Any) -> Any:
+    """`value` with texts over 400 characters and lists over 5 items cut, saying how much was cut."""
+    if isinstance(value, str) and len(value) > EVIDENCE_TEXT_LIMIT:
+        return f"{value[:EVIDENCE_TEXT_LIMIT]}… ({len(value) - EVIDENCE_TEXT_LIMIT} more characters)"
+    if isinstance(value, Mapping):
+        return {str(key): _shortened(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        kept = [_shortened(item) for item in value[:EVIDENCE_LIST_LIMIT]]
+        if len(value) > EVIDENCE_LIST_LIMIT:
+            kept.append(f"… {len(value) - EVIDENCE_LIST_LIMIT} more")
+        return kept
+    return value
+
+
+def _number(value: float) -> str:
+    """`1,021,200` or `33.3`, never `1.0212e+06`: the numbers in a held value's reason."""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.6f}".rstrip("0").rstrip(".")
 
 
 def _suspect(binding: Binding, bound: BoundValue, state: MetricState | None) -> str | None:
@@ -158,8 +195,8 @@ def _suspect(binding: Binding, bound: BoundValue, state: MetricState | None) -> 
     factor = (max(before, now) / min(before, now)) if min(before, now) > 0 else float("inf")
     if factor > binding.max_change_factor:
         return (
-            f"the value moved from {state.last_value:g} to {bound.value:g}, more than the mapping's "
-            f"max_change_factor {binding.max_change_factor:g}"
+            f"the value moved from {_number(state.last_value)} to {_number(bound.value)}, more than the "
+            f"mapping's max_change_factor {binding.max_change_factor:g}"
         )
     return None
 
@@ -377,7 +414,7 @@ def _apply(
                 previous=previous,
                 reason=str(exc),
             ),
-            base.succeeded(bound.value, rows),
+            base.refused(str(exc)),
         )
     return (
         Outcome(

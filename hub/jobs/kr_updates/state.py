@@ -2,7 +2,9 @@
 
 This is how a stale automated key result shows: `last_success_at` stops moving when a
 mapping fails, while the key result keeps its last good value. Held (suspect) values wait here
-until `--accept`.
+until `--accept`. A value the OKR domain refuses (the key result is closed, its hard deadline has
+passed) is `refused`: the fetch worked, but the key result is not being updated, so its state
+says so rather than `ok`.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ class MetricState:
 
     kr_key: str
     mapping_id: str
-    status: str  # ok | no_data | failed | held
+    status: str  # ok | no_data | failed | held | refused
     last_value: float | None = None
     last_rows: int | None = None
     last_success_at: datetime | None = None
@@ -60,6 +62,10 @@ class MetricState:
     def held(self, value: float | None, reason: str) -> MetricState:
         """A suspect value waits for `--accept`."""
         return replace(self, status="held", held_value=value, message=reason)
+
+    def refused(self, reason: str) -> MetricState:
+        """The key result refused the check-in; its last value and last success stay as they were."""
+        return replace(self, status="refused", held_value=None, message=reason)
 
 
 def load_states(engine: Engine, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], MetricState]:
