@@ -94,6 +94,15 @@ def _runtime(config: Path | None, database_url: str | None = None) -> Runtime:
     return open_runtime(config or default_config_path(), database_url=database_url)
 
 
+@contextmanager
+def _errors_as_exit(json_output: bool = False) -> Iterator[None]:
+    """Report an `OkrHubError` raised inside the block as the command's message and exit code."""
+    try:
+        yield
+    except OkrHubError as exc:
+        raise _fail(exc, json_output) from None
+
+
 def _fail(exc: OkrHubError, json_output: bool = False) -> typer.Exit:
     code = EXIT_CONFIG if isinstance(exc, ConfigError) else EXIT_FAILED
     if json_output:
@@ -130,10 +139,8 @@ def check(
     """Prove each connection's credentials and permissions work."""
     from hub.http.stats import CallStats
 
-    try:
+    with _errors_as_exit(json_output):
         runtime = _runtime(config)
-    except OkrHubError as exc:
-        raise _fail(exc, json_output) from None
     names = [connection] if connection else sorted(runtime.loaded.config.connections)
     results = []
     for name in names:
@@ -155,19 +162,15 @@ def check(
 @db_app.command("upgrade")
 def db_upgrade(database_url: DatabaseOption = None) -> None:
     """Migrate the store to this version's schema (an empty store is migrated automatically)."""
-    try:
+    with _errors_as_exit():
         raise typer.Exit(db_upgrade_command(database_url))
-    except OkrHubError as exc:
-        raise _fail(exc) from None
 
 
 @db_app.command("current")
 def db_current(database_url: DatabaseOption = None) -> None:
     """Show the store's schema revision."""
-    try:
+    with _errors_as_exit():
         raise typer.Exit(db_current_command(database_url))
-    except OkrHubError as exc:
-        raise _fail(exc) from None
 
 
 @sync_app.command("org")
@@ -183,13 +186,11 @@ def sync_org(
     json_output: JsonOption = False,
 ) -> None:
     """Sync people, reporting lines and departments from the HCM."""
-    try:
+    with _errors_as_exit(json_output):
         runtime = _runtime(config, database_url)
         code = sync_org_command(
             runtime, OrgSyncOptions(dry_run=dry_run, full=full, force=force), json_output=json_output
         )
-    except OkrHubError as exc:
-        raise _fail(exc, json_output) from None
     raise typer.Exit(code)
 
 
@@ -211,13 +212,11 @@ def sync_metrics(
     json_output: JsonOption = False,
 ) -> None:
     """Run the metric mappings once: query Salesforce, Jira and GA4, and check in what changed."""
-    try:
+    with _errors_as_exit(json_output):
         runtime = _runtime(config, database_url)
         mappings = load_mapping_set(runtime.loaded)
         options = KrUpdateOptions(mapping=mapping, dry_run=dry_run, accept=accept)
         code = sync_metrics_command(runtime, mappings, options, json_output=json_output)
-    except OkrHubError as exc:
-        raise _fail(exc, json_output) from None
     raise typer.Exit(code)
 
 
@@ -226,11 +225,9 @@ def mappings_plan(
     config: ConfigOption = None, database_url: DatabaseOption = None, json_output: JsonOption = False
 ) -> None:
     """Print the query plan: the coalesced requests, and API calls before and after coalescing."""
-    try:
+    with _errors_as_exit(json_output):
         runtime = _runtime(config, database_url)
         code = mappings_plan_command(runtime, load_mapping_set(runtime.loaded), json_output=json_output)
-    except OkrHubError as exc:
-        raise _fail(exc, json_output) from None
     raise typer.Exit(code)
 
 
@@ -244,12 +241,10 @@ def mappings_validate(
     json_output: JsonOption = False,
 ) -> None:
     """Check the mappings: file:line errors, key results, owners' identities, queries the vendor refuses."""
-    try:
+    with _errors_as_exit(json_output):
         runtime = _runtime(config, database_url)
         mappings = load_mapping_set(runtime.loaded)
         code = mappings_validate_command(runtime, mappings, preview=preview, json_output=json_output)
-    except OkrHubError as exc:
-        raise _fail(exc, json_output) from None
     raise typer.Exit(code)
 
 
@@ -261,7 +256,7 @@ def mappings_preview(
     json_output: JsonOption = False,
 ) -> None:
     """Run one mapping's queries and show the value per key result; writes nothing."""
-    try:
+    with _errors_as_exit(json_output):
         runtime = _runtime(config, database_url)
         mappings = load_mapping_set(runtime.loaded)
         if mapping_id not in mappings.ids:
@@ -270,8 +265,6 @@ def mappings_preview(
             )
         options = KrUpdateOptions(mapping=mapping_id, dry_run=True)
         code = sync_metrics_command(runtime, mappings, options, json_output=json_output)
-    except OkrHubError as exc:
-        raise _fail(exc, json_output) from None
     raise typer.Exit(code)
 
 
@@ -291,11 +284,9 @@ def runs(
     if ctx.invoked_subcommand is not None:
         ctx.obj = (config, database_url)
         return
-    try:
+    with _errors_as_exit(json_output):
         runtime = _runtime(config, database_url)
         code = runs_list_command(runtime.engine, limit=limit, job=job, status=status, json_output=json_output)
-    except OkrHubError as exc:
-        raise _fail(exc, json_output) from None
     raise typer.Exit(code)
 
 
@@ -309,11 +300,9 @@ def runs_show(
 ) -> None:
     """Show one run with its counts, error and rejected records."""
     parent_config, parent_url = ctx.obj or (None, None)
-    try:
+    with _errors_as_exit(json_output):
         runtime = _runtime(config or parent_config, database_url or parent_url)
         code = runs_show_command(runtime.engine, run_id, json_output=json_output)
-    except OkrHubError as exc:
-        raise _fail(exc, json_output) from None
     raise typer.Exit(code)
 
 
@@ -328,7 +317,7 @@ def people(
     json_output: JsonOption = False,
 ) -> None:
     """List people with manager, department, status, flags and their identities in each system."""
-    try:
+    with _errors_as_exit(json_output):
         runtime = _runtime(config, database_url)
         code = people_command(
             runtime.engine,
@@ -338,8 +327,6 @@ def people(
             limit=limit,
             json_output=json_output,
         )
-    except OkrHubError as exc:
-        raise _fail(exc, json_output) from None
     raise typer.Exit(code)
 
 
@@ -367,17 +354,14 @@ def okrs_import(
     json_output: JsonOption = False,
 ) -> None:
     """Import cycles, objectives, key results and check-ins: all or nothing, by key, never deleting."""
-    try:
-        with _okrs_runtime(config, database_url) as runtime:
-            code = okrs_import_command(
-                runtime.engine,
-                file,
-                format_name=format_name.value if format_name else None,
-                dry_run=dry_run,
-                json_output=json_output,
-            )
-    except OkrHubError as exc:
-        raise _fail(exc, json_output) from None
+    with _errors_as_exit(json_output), _okrs_runtime(config, database_url) as runtime:
+        code = okrs_import_command(
+            runtime.engine,
+            file,
+            format_name=format_name.value if format_name else None,
+            dry_run=dry_run,
+            json_output=json_output,
+        )
     raise typer.Exit(code)
 
 
@@ -392,13 +376,8 @@ def okrs_export(
     database_url: DatabaseOption = None,
 ) -> None:
     """Write the stored OKRs in the format `okrs import` reads (YAML carries check-in history)."""
-    try:
-        with _okrs_runtime(config, database_url) as runtime:
-            code = okrs_export_command(
-                runtime.engine, format_name=format_name.value, output=output, cycle=cycle
-            )
-    except OkrHubError as exc:
-        raise _fail(exc) from None
+    with _errors_as_exit(), _okrs_runtime(config, database_url) as runtime:
+        code = okrs_export_command(runtime.engine, format_name=format_name.value, output=output, cycle=cycle)
     raise typer.Exit(code)
 
 
@@ -420,17 +399,14 @@ def okrs_show(
     json_output: JsonOption = False,
 ) -> None:
     """Show the alignment tree: progress, status colours, owners, last check-ins and stale key results."""
-    try:
-        with _okrs_runtime(config, database_url) as runtime:
-            code = okrs_show_command(
-                runtime.engine,
-                as_of=as_of.date() if as_of else None,
-                cycle=cycle,
-                owner=owner,
-                json_output=json_output,
-            )
-    except OkrHubError as exc:
-        raise _fail(exc, json_output) from None
+    with _errors_as_exit(json_output), _okrs_runtime(config, database_url) as runtime:
+        code = okrs_show_command(
+            runtime.engine,
+            as_of=as_of.date() if as_of else None,
+            cycle=cycle,
+            owner=owner,
+            json_output=json_output,
+        )
     raise typer.Exit(code)
 
 
@@ -457,20 +433,17 @@ def okrs_checkin(
     json_output: JsonOption = False,
 ) -> None:
     """Record a check-in by hand; exit 1 with the reason when the key result cannot take one."""
-    try:
-        with _okrs_runtime(config, database_url) as runtime:
-            code = okrs_checkin_command(
-                runtime.engine,
-                key_result,
-                value,
-                note=note,
-                confidence=confidence,
-                as_person=as_person,
-                at=_aware(at),
-                json_output=json_output,
-            )
-    except OkrHubError as exc:
-        raise _fail(exc, json_output) from None
+    with _errors_as_exit(json_output), _okrs_runtime(config, database_url) as runtime:
+        code = okrs_checkin_command(
+            runtime.engine,
+            key_result,
+            value,
+            note=note,
+            confidence=confidence,
+            as_person=as_person,
+            at=_aware(at),
+            json_output=json_output,
+        )
     raise typer.Exit(code)
 
 
@@ -499,16 +472,13 @@ def ratings_import(
     json_output: JsonOption = False,
 ) -> None:
     """Import a review cycle and managers' ratings: all or nothing, idempotent; refused once finalized."""
-    try:
-        with _okrs_runtime(config, database_url) as runtime:
-            code = ratings_import_command(
-                runtime.engine,
-                file,
-                format_name=format_name.value if format_name else None,
-                json_output=json_output,
-            )
-    except OkrHubError as exc:
-        raise _fail(exc, json_output) from None
+    with _errors_as_exit(json_output), _okrs_runtime(config, database_url) as runtime:
+        code = ratings_import_command(
+            runtime.engine,
+            file,
+            format_name=format_name.value if format_name else None,
+            json_output=json_output,
+        )
     raise typer.Exit(code)
 
 
@@ -528,20 +498,17 @@ def ratings_calibrate(
     json_output: JsonOption = False,
 ) -> None:
     """Calibrate a rating; the change is recorded with previous and new value, level, who and why."""
-    try:
-        with _okrs_runtime(config, database_url) as runtime:
-            code = ratings_calibrate_command(
-                runtime.engine,
-                person,
-                new_rating,
-                reason=reason,
-                by=by,
-                level=level,
-                cycle=cycle,
-                json_output=json_output,
-            )
-    except OkrHubError as exc:
-        raise _fail(exc, json_output) from None
+    with _errors_as_exit(json_output), _okrs_runtime(config, database_url) as runtime:
+        code = ratings_calibrate_command(
+            runtime.engine,
+            person,
+            new_rating,
+            reason=reason,
+            by=by,
+            level=level,
+            cycle=cycle,
+            json_output=json_output,
+        )
     raise typer.Exit(code)
 
 
@@ -556,13 +523,8 @@ def ratings_distribution(
     json_output: JsonOption = False,
 ) -> None:
     """Show the rating distribution per group against the guideline, flagging deviations."""
-    try:
-        with _okrs_runtime(config, database_url) as runtime:
-            code = ratings_distribution_command(
-                runtime.engine, cycle=cycle, by=by.value, json_output=json_output
-            )
-    except OkrHubError as exc:
-        raise _fail(exc, json_output) from None
+    with _errors_as_exit(json_output), _okrs_runtime(config, database_url) as runtime:
+        code = ratings_distribution_command(runtime.engine, cycle=cycle, by=by.value, json_output=json_output)
     raise typer.Exit(code)
 
 
@@ -603,13 +565,10 @@ def ratings_show(
     json_output: JsonOption = False,
 ) -> None:
     """List manager and calibrated ratings, adjustments, 9-box and OKR progress per person."""
-    try:
-        with _okrs_runtime(config, database_url) as runtime:
-            code = ratings_show_command(
-                runtime.engine, cycle=cycle, as_of=as_of.date() if as_of else None, json_output=json_output
-            )
-    except OkrHubError as exc:
-        raise _fail(exc, json_output) from None
+    with _errors_as_exit(json_output), _okrs_runtime(config, database_url) as runtime:
+        code = ratings_show_command(
+            runtime.engine, cycle=cycle, as_of=as_of.date() if as_of else None, json_output=json_output
+        )
     raise typer.Exit(code)
 
 
@@ -622,13 +581,10 @@ def _ratings_transition(
     database_url: str | None,
     json_output: bool,
 ) -> None:
-    try:
-        with _okrs_runtime(config, database_url) as runtime:
-            code = ratings_transition_command(
-                runtime.engine, action, by=by, cycle=cycle, reason=reason, json_output=json_output
-            )
-    except OkrHubError as exc:
-        raise _fail(exc, json_output) from None
+    with _errors_as_exit(json_output), _okrs_runtime(config, database_url) as runtime:
+        code = ratings_transition_command(
+            runtime.engine, action, by=by, cycle=cycle, reason=reason, json_output=json_output
+        )
     raise typer.Exit(code)
 
 
