@@ -9,7 +9,7 @@ pure: no network, no store.
 Example:
     ```python
     mapping_set = load_mappings(Path("config/mappings"), connections={"salesforce": "salesforce"})
-    plan = compile_plan(mapping_set, {"closed_won_by_owner": krs}, today=date.today())
+    plan = compile_plan(mapping_set, {"closed_won_by_owner": krs}, now=datetime.now(UTC))
     results = {r.key: r for r in connector.run_queries(plan.requests_for("salesforce"))}
     values = {b.kr_key: evaluate(b, results) for b in plan.bindings}
     ```

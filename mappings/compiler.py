@@ -6,11 +6,12 @@ window, renders every named query with the key result's parameters and records a
 the owner join one fan-out group, which becomes one grouped query per chunk of owners (2,000
 owners on Salesforce = 1 SOQL); identical queries, from any mapping or key result, share one
 request. A key result that cannot be planned (its owner has no Salesforce id, an unsafe value,
-a cycle not yet started) gets a `PlanProblem`; the others go on.
+a cycle not yet started) gets a `PlanProblem`; the others go on. Each mapping's "today" is the
+run's date in its schedule's time zone.
 
 Example:
     ```python
-    plan = compile_plan(mapping_set, {"closed_won_by_owner": krs}, today=date(2026, 11, 5))
+    plan = compile_plan(mapping_set, {"closed_won_by_owner": krs}, now=datetime.now(UTC))
     plan.requests["salesforce"]      # [QueryRequest(key="salesforce:soql:...", query=SoqlQuery(...))]
     plan.naive_calls, plan.planned_calls   # (2000, 1)
     results = {r.key: r for r in connector.run_queries(plan.requests_for("salesforce"))}
@@ -24,7 +25,8 @@ import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from hub.metrics import Ga4Query, QueryRequest, TimeWindow
 from mappings.coalesce import Direct, FanOut, Planned, RequestTable
@@ -102,18 +104,34 @@ class _Pending:
 
 
 def compile_plan(
-    mappings: MappingSet, targets: Mapping[str, Sequence[TargetKR]], *, today: date
+    mappings: MappingSet,
+    targets: Mapping[str, Sequence[TargetKR]],
+    *,
+    now: datetime | None = None,
+    today: date | None = None,
 ) -> QueryPlan:
     """Plan every targeted key result's queries in as few API calls as possible.
 
     Args:
         mappings: The loaded mappings.
         targets: Mapping id to the key results its `targets` selected (resolved by the job).
-        today: The run's date, which windows are resolved against.
+        now: The run's time (aware). Each mapping's windows and `{today}` use the date it falls
+            on in the mapping's schedule time zone (UTC without a schedule), so a run at 23:30
+            UTC on Nov 4 is Nov 5 for a mapping scheduled in Asia/Tokyo.
+        today: One date for every mapping instead (tests, previews); wins over `now`.
 
     Returns:
         The plan: requests per connection, one binding per plannable key result, problems for the rest.
+
+    Raises:
+        TypeError: Neither `now` nor `today` is given, or `now` is naive.
     """
+    if today is not None:
+        days = dict.fromkeys(mappings.ids, today)
+    elif now is not None and now.utcoffset() is not None:
+        days = {mapping.id: run_date(mapping, now) for mapping in mappings}
+    else:
+        raise TypeError("compile_plan needs `now`, an aware datetime, or `today`")
     problems: list[PlanProblem] = []
     known = set(mappings.ids)
     for mapping_id, krs in targets.items():
@@ -126,6 +144,7 @@ def compile_plan(
     groups: dict[tuple[str, FanOut], dict[str, None]] = {}
     bound_by: dict[str, str] = {}
     for mapping in mappings:
+        day = days[mapping.id]
         for kr in targets.get(mapping.id, ()):
             owner_mapping = bound_by.get(kr.key)
             if owner_mapping is not None:
@@ -137,7 +156,7 @@ def compile_plan(
                 problems.append(PlanProblem(kr_key=kr.key, mapping_id=mapping.id, reason=reason))
                 continue
             try:
-                item = _plan_one(mapping, kr, today)
+                item = _plan_one(mapping, kr, day)
             except PlanningError as exc:
                 problems.append(PlanProblem(kr_key=kr.key, mapping_id=mapping.id, reason=exc.message))
                 continue
@@ -161,6 +180,16 @@ def compile_plan(
         planned_calls=planned_calls(requests),
         problems=problems,
     )
+
+
+def run_date(mapping: MetricMapping, now: datetime) -> date:
+    """The date `now` (aware) falls on in `mapping`'s schedule time zone (UTC without a schedule).
+
+    Example:
+        run_date(tokyo_mapping, datetime(2026, 11, 4, 23, 30, tzinfo=UTC))  # date(2026, 11, 5)
+    """
+    zone = mapping.schedule.timezone if mapping.schedule is not None else "UTC"
+    return now.astimezone(ZoneInfo(zone)).date()
 
 
 def _plan_one(mapping: MetricMapping, kr: TargetKR, today: date) -> _Pending:

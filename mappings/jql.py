@@ -4,7 +4,8 @@ Literals: every value becomes a double-quoted JQL string with `\\` and `"` escap
 `"2026-10-01"`. Fan-out: in a `for_each: owner` mapping, `assignee = {owner.jira_account_id}`
 becomes `assignee in ("a", "b", ...)` with `group_by="assignee"`, in chunks of at most 500
 account ids; what to compute over the issues (count, sum or average of a field) comes from the
-mapping's `value`.
+mapping's `value`. Jira answers a user field with the user's account id, so a fan-out over
+`assignee`, `reporter`, ... must use `{owner.jira_account_id}` (an email would match no group).
 
 Example:
     ```python
@@ -33,6 +34,8 @@ JQL_MAX_CHARS = 50_000
 _VALUE_OPERATORS = frozenset({"=", "!=", "<", "<=", ">", ">=", "(", ","})
 _VALUE_KEYWORDS = ("WAS", "NOT", "BY", "AFTER", "BEFORE", "ON", "DURING", "FROM", "TO")
 _KEYWORDS = frozenset({"AND", "OR", "NOT", "IN", "IS", "WAS", "ORDER", "BY", "EMPTY", "NULL", "CHANGED"})
+USER_FIELDS = frozenset({"assignee", "reporter", "creator", "watcher", "voter"})
+"""Jira's own user fields: a fan-out over one of them must use the owner's Jira account id."""
 
 Aggregate = Literal["count", "sum", "average"]
 """What to compute over the matching issues."""
@@ -179,7 +182,7 @@ def parse_jql(text: str, *, fan_out: bool, identity_systems: Collection[str] | N
                 f"`{tokens[index].text}` is in the ORDER BY clause, which takes fields, not values",
                 offset=tokens[index].start,
             )
-    parts = _fan_out_parts(tokens, specs) if fan_out else None
+    parts = _fan_out_parts(tokens, specs, identity_systems) if fan_out else None
     return JqlTemplate(
         text=text,
         segments=segments_of(tokens, specs, 0, len(tokens)),
@@ -218,7 +221,9 @@ def _placeholder_spec(
     return spec
 
 
-def _fan_out_parts(tokens: list[Token], specs: dict[int, ParamSpec]) -> _FanOutParts | None:
+def _fan_out_parts(
+    tokens: list[Token], specs: dict[int, ParamSpec], identity_systems: Collection[str] | None
+) -> _FanOutParts | None:
     owners = [index for index, spec in specs.items() if spec.is_owner]
     if not owners:
         return None
@@ -251,12 +256,36 @@ def _fan_out_parts(tokens: list[Token], specs: dict[int, ParamSpec]) -> _FanOutP
     group_by = name
     if tokens[field].kind == "string":
         group_by = name[1:-1].replace('\\"', '"').replace("\\'", "'").replace("\\\\", "\\")
+    _check_user_field(group_by, specs[placeholder], tokens[placeholder], identity_systems)
     return _FanOutParts(
         before=segments_of(tokens, specs, 0, field),
         field=name,
         group_by=group_by,
         owner=specs[placeholder],
         after=segments_of(tokens, specs, placeholder + 1, len(tokens)),
+    )
+
+
+def _check_user_field(
+    field: str, spec: ParamSpec, token: Token, identity_systems: Collection[str] | None
+) -> None:
+    """Refuse fanning a user field out over anything but the owner's Jira id.
+
+    The connector groups the issues by the field's value, and Jira names a user by account id
+    (Cloud; the user name on Data Center), never by email or another system's id: with
+    `assignee = {owner.email}` every key result would find no group and get no data. Custom
+    user-picker fields cannot be told apart from the query text; only Jira's own are checked.
+    """
+    if field.casefold() not in USER_FIELDS or spec.system == "jira":
+        return
+    hint = ""
+    if identity_systems is not None and "jira" not in identity_systems:
+        hint = " (map `jira` in hub.yaml `org_sync.identities` so owners have one)"
+    raise TemplateError(
+        f"`{field} = {token.text}` fans out per owner, but Jira groups the issues by the {field}'s account "
+        f"id, not by `{token.text}`, so every key result would get no data; write "
+        f"`{field} = {{owner.jira_account_id}}`{hint}",
+        offset=token.start,
     )
 
 

@@ -8,7 +8,7 @@ Example:
     owner = OwnerIdentity(employee_id="1042", email="ana@acme.test", ids={"salesforce": "005A00000012345AAA"})
     targets = {"closed_won_by_owner": [TargetKR(key="kr-ana-q4", cycle_start=date(2026, 10, 1),
                                                  cycle_end=date(2026, 12, 31), owner=owner)]}
-    plan = compile_plan(mapping_set, targets, today=date(2026, 11, 5))
+    plan = compile_plan(mapping_set, targets, now=datetime(2026, 11, 5, 6, 0, tzinfo=UTC))
     ```
 """
 

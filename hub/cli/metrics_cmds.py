@@ -94,11 +94,11 @@ def _number(value: float | None) -> str:
 
 
 def build_plan(runtime: Runtime, mappings: MappingSet) -> tuple[QueryPlan, list[Outcome]]:
-    """The plan for today, and the key results left out of it (with the reason)."""
+    """The plan as of now (each mapping's dates in its schedule's time zone), and the key results left out."""
     with runtime.engine.connect() as conn:
         stored = load_okrs(conn)
         targets, problems = resolve_targets(conn, mappings, stored)
-    plan = compile_plan(mappings, targets, today=datetime.now(UTC).date())
+    plan = compile_plan(mappings, targets, now=datetime.now(UTC))
     left_out = [
         Outcome(kr_key=p.kr_key, mapping_id=p.mapping_id, action="failed", reason=p.reason)
         for p in [*problems, *plan.problems]

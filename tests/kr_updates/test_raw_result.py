@@ -8,11 +8,13 @@ be chosen, not cut mid-string.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 
 import pytest
 
 from hub.jobs.kr_updates import run
+from hub.jobs.kr_updates.provenance import RawResults, shortened
 from hub.metrics import MetricResult, SoqlQuery, TimeWindow
 from mappings.compiler import Binding, InputRef, compile_plan
 from mappings.loader import load_mappings_text
@@ -110,3 +112,37 @@ def test_a_small_result_is_kept_whole() -> None:
         run._raw_result(binding, {"k": MetricResult(key="k", value=7.0, rows=7, evidence=evidence)})
     )
     assert raw == {"value": {"group": None, "value": 7.0, "rows": 7, "evidence": evidence}}
+
+
+def reference(binding: Binding, results: dict[str, MetricResult], stage: str) -> str:
+    """The raw result as `json.dumps` writes it, with the evidence whole, shortened or omitted."""
+    inputs = {}
+    for name, ref in binding.inputs.items():
+        result = results.get(ref.request_key)
+        evidence = dict(result.evidence) if result is not None else {}
+        if stage == "shortened":
+            evidence = shortened(evidence)
+        elif stage == "omitted":
+            evidence = {"omitted": "the connector's evidence is too long to keep with a check-in"}
+        inputs[name] = {
+            "group": ref.group,
+            "value": result.groups.get(ref.group) if result is not None and ref.group else None,
+            "rows": result.rows if result is not None else 0,
+            "evidence": evidence,
+        }
+    return json.dumps(inputs, default=str)
+
+
+@pytest.mark.parametrize(("limit", "stage"), [(10**6, "whole"), (4000, "shortened"), (300, "omitted")])
+def test_one_shared_raw_results_writes_what_json_dumps_writes(
+    fan_out: tuple[Binding, dict[str, MetricResult]], limit: int, stage: str
+) -> None:
+    binding, results = fan_out
+    shared = RawResults(results, limit=limit)
+    others = [
+        replace(binding, inputs={"value": replace(binding.inputs["value"], group=owner_id(n))})
+        for n in (0, 7)
+    ]
+
+    for each in [binding, *others, binding]:
+        assert shared.for_binding(each) == reference(each, results, stage)

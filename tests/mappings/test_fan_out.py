@@ -238,3 +238,24 @@ def test_ga4_without_fan_out_places_the_value_in_a_string_filter():
 def test_ga4_that_cannot_fan_out_is_refused(filter_, message):
     with pytest.raises(TemplateError, match=message):
         parse_ga4(ga4_spec(filter_), fan_out=True)
+
+
+@pytest.mark.parametrize(
+    ("template", "used"),
+    [
+        ("project = ENG AND assignee = {owner.email}", "{owner.email}"),
+        ('project = ENG AND "Reporter" = {owner.email}', "{owner.email}"),
+        ("creator = {owner.employee_id} AND project = ENG", "{owner.employee_id}"),
+        ("project = ENG AND assignee = {owner.salesforce_id}", "{owner.salesforce_id}"),
+    ],
+)
+def test_jql_fan_out_over_a_user_field_needs_the_jira_account_id(template, used):
+    with pytest.raises(TemplateError, match=re.escape("{owner.jira_account_id}")) as caught:
+        parse_jql(template, fan_out=True)
+
+    assert f"not by `{used}`" in caught.value.message
+    assert caught.value.offset == template.index(used)
+
+
+def test_a_user_field_by_email_is_fine_without_fan_out():
+    parse_jql("project = ENG AND assignee = {owner.email}", fan_out=False)

@@ -455,3 +455,36 @@ def test_a_subset_keeps_file_order():
     assert mapping_set.subset({"second"}).ids == ["second"]
     with pytest.raises(KeyError):
         mapping_set.get("unknown")
+
+
+JIRA_BY_EMAIL = """\
+mappings:
+  - id: points
+    connection: jira
+    jql: >
+      project = ENG AND statusCategory = Done
+      AND assignee = {owner.email}
+    value: {aggregate: count}
+    targets: {selector: {tag: velocity}, for_each: owner}
+"""
+
+
+def test_a_jira_fan_out_over_a_user_field_by_email_is_refused_at_its_line():
+    err = only(errors_of(JIRA_BY_EMAIL))
+
+    assert where(err) == (6, 22, "mappings[0].jql")
+    assert "Jira groups the issues by the assignee's account id" in err.message
+    assert "write `assignee = {owner.jira_account_id}`" in err.message
+    assert str(err).startswith("acme.yaml:6:22: field `mappings[0].jql`: ")
+
+
+def test_a_jira_user_field_without_a_jira_identity_says_how_to_get_one():
+    err = only(errors_of(JIRA_BY_EMAIL, identity_systems={"salesforce"}))
+
+    assert "write `assignee = {owner.jira_account_id}`" in err.message
+    assert "map `jira` in hub.yaml `org_sync.identities`" in err.message
+
+
+def test_a_jira_fan_out_by_account_id_or_over_a_text_field_by_email_loads():
+    load(JIRA_BY_EMAIL.replace("{owner.email}", "{owner.jira_account_id}"))
+    load(JIRA_BY_EMAIL.replace("assignee = {owner.email}", '"Owner email" = {owner.email}'))
