@@ -15,7 +15,10 @@ It serves the synthetic company in the shapes the connector reads (see `VENDOR_A
   echoes it (plus the review's WID); `Get_Employee_Reviews_Request` lists stored reviews (criteria:
   employees, review type, period; paged by `Response_Filter/Page`, `Count`); an unknown employee or
   rating value is a SOAP validation fault (HTTP 500, `SOAP-ENV:Client.validationError`).
-  `rating_writes` counts every stored write, so tests can prove a rating was sent once.
+  `rating_writes` counts every stored write, so tests can prove a rating was sent once;
+- a custom object on workers (`.../workers/{worker}/customObjects/{alias}` under each REST prefix,
+  and a RaaS report of every instance) for ratings kept outside reviews: see
+  `sandbox/workday_custom_objects.py`; `custom_objects.writes` counts its stored writes.
 
 Supervisory organizations are modelled the way Workday has them: every manager manages one org and
 sits in it; the people reporting to them are members of it. The org of a department's manager
@@ -58,6 +61,7 @@ from werkzeug.wrappers import Request, Response
 
 from sandbox.org import Employee, SyntheticOrg
 from sandbox.server import EmulatorApp, json_response
+from sandbox.workday_custom_objects import CustomObjectDefinition, CustomObjectStore
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 BSVC = "urn:com.workday/bsvc"
@@ -205,6 +209,7 @@ class WorkdayEmulator(EmulatorApp):
         report_name: str = "okrhub_workers",
         token_ttl_seconds: int = 3600,
         rating_ids: tuple[str, ...] = RATING_IDS,
+        custom_object: CustomObjectDefinition | None = None,
     ) -> None:
         self.org = org
         self.tenant = tenant
@@ -223,6 +228,10 @@ class WorkdayEmulator(EmulatorApp):
         """Stored reviews by (employee id, review type id, period start, period end)."""
         self.rating_writes: list[tuple[str, str]] = []
         """(employee id, rating id) of every write stored, duplicates included."""
+        self.custom_objects = CustomObjectStore(
+            custom_object or CustomObjectDefinition(), lambda: self.rating_ids
+        )
+        """The ratings custom object on workers; its values are checked against `rating_ids`."""
         super().__init__()
 
     # --- routing and plumbing ---------------------------------------------------------------------
@@ -247,6 +256,14 @@ class WorkdayEmulator(EmulatorApp):
                 f"{base}/supervisoryOrganizations/<org_id>",
                 endpoint="sup_org",
                 methods=["GET"],
+                defaults=defaults,
+            )
+            objects = f"{base}/workers/<worker_id>/customObjects/<alias>"
+            yield Rule(objects, endpoint="custom_objects", methods=["GET", "POST", "PUT"], defaults=defaults)
+            yield Rule(
+                f"{objects}/<instance_id>",
+                endpoint="custom_object",
+                methods=["GET", "PATCH"],
                 defaults=defaults,
             )
         yield Rule("/ccx/service/customreport2/<tenant>/<owner>/<report>", endpoint="report", methods=["GET"])
@@ -464,16 +481,58 @@ class WorkdayEmulator(EmulatorApp):
             return _rest_error(404, f"supervisory organization `{org_id}` not found", location="path")
         return json_response(self._sup_org(request, prefix, sup, index))
 
-    # --- RaaS ----------------------------------------------------------------------------------------
-    def on_report(self, request: Request, tenant: str, owner: str, report: str) -> Response:
-        """The workers report as JSON; the `Updated_From` prompt keeps workers changed since then."""
+    # --- custom objects (sandbox/workday_custom_objects.py) -------------------------------------------
+    def _custom_object_target(
+        self, request: Request, tenant: str, prefix: str, worker_id: str, alias: str
+    ) -> tuple[Employee, str] | Response:
         denied = self._authorize(request, tenant)
         if denied is not None:
             return denied
-        if (owner, report) != (self.report_owner, self.report_name):
+        index = self.index()
+        if worker_id.startswith("Employee_ID="):
+            emp = index.by_id.get(worker_id.removeprefix("Employee_ID="))
+        else:
+            emp = index.by_wid.get(worker_id)
+        if emp is None:
+            return _rest_error(404, f"worker `{worker_id}` not found", location="path")
+        if alias != self.custom_objects.definition.alias:
+            return _rest_error(404, f"custom object `{alias}` does not exist", location="path")
+        worker = f"{request.host_url.rstrip('/')}{prefix}/{self.tenant}/workers/{emp.workday_id}"
+        href = f"{worker}/customObjects/{alias}"
+        return emp, href
+
+    def on_custom_objects(
+        self, request: Request, tenant: str, prefix: str, worker_id: str, alias: str
+    ) -> Response:
+        """A worker's instances of the custom object: list or read, create, replace."""
+        target = self._custom_object_target(request, tenant, prefix, worker_id, alias)
+        if isinstance(target, Response):
+            return target
+        return self.custom_objects.handle_collection(request, *target, self._paging(request))
+
+    def on_custom_object(
+        self, request: Request, tenant: str, prefix: str, worker_id: str, alias: str, instance_id: str
+    ) -> Response:
+        """One instance of the custom object on a worker: read or update."""
+        target = self._custom_object_target(request, tenant, prefix, worker_id, alias)
+        if isinstance(target, Response):
+            return target
+        return self.custom_objects.handle_instance(request, *target, instance_id)
+
+    # --- RaaS ----------------------------------------------------------------------------------------
+    def on_report(self, request: Request, tenant: str, owner: str, report: str) -> Response:
+        """The workers report (`Updated_From` keeps workers changed since) or the ratings instances."""
+        denied = self._authorize(request, tenant)
+        if denied is not None:
+            return denied
+        ratings_report = self.custom_objects.definition.report_name
+        if owner != self.report_owner or report not in (self.report_name, ratings_report):
             return _rest_error(404, f"report `{owner}/{report}` does not exist", location="path")
         if request.args.get("format", "") != "json":
             return _rest_error(400, "this report is served as format=json only", field_name="format")
+        if report == ratings_report:
+            rows = self.custom_objects.report_rows(self.index().by_id)
+            return Response(json.dumps({"Report_Entry": rows}), status=200, content_type="application/json")
         since: datetime | None = None
         raw = request.args.get("Updated_From")
         if raw:

@@ -25,6 +25,7 @@ from pydantic import BaseModel
 
 from connectors.normalize import PersonBuilder, to_text
 from connectors.workday.client import WorkdayClient
+from connectors.workday.custom_objects import WorkdayCustomObjectRatings
 from connectors.workday.ratings import WorkdayRatings
 from connectors.workday.settings import WorkdaySettings
 from hub.contracts import (
@@ -151,22 +152,26 @@ class WorkdayConnector:
         self.settings = settings
         self.context = context
         self.client = WorkdayClient(settings, context=context)
-        self._ratings: WorkdayRatings | None = None
+        self._ratings: WorkdayRatings | WorkdayCustomObjectRatings | None = None
 
-    # --- rating sink (see connectors/workday/ratings.py) ----------------------------------------------
-    def _rating_sink(self) -> WorkdayRatings:
+    # --- rating sink (connectors/workday/ratings.py, custom_objects.py) --------------------------------
+    def _rating_sink(self) -> WorkdayRatings | WorkdayCustomObjectRatings:
         if self._ratings is None:
-            self._ratings = WorkdayRatings(self.settings, context=self.context, auth=self.client.auth)
+            settings, context = self.settings, self.context
+            if settings.ratings_mode == "custom_object":
+                self._ratings = WorkdayCustomObjectRatings(settings, context=context, client=self.client)
+            else:
+                self._ratings = WorkdayRatings(settings, context=context, auth=self.client.auth)
         return self._ratings
 
     def write_ratings(self, writes: Sequence[RatingWrite]) -> Iterator[WriteOutcome]:
-        """One `Update_Employee_Review_Rating` per write; validation faults come back `rejected`."""
+        """One write per rating (SOAP review rating, or the custom object); refusals come back `rejected`."""
         return self._rating_sink().write_ratings(writes)
 
     def read_ratings(
         self, *, review_cycle: str, employee_ids: Sequence[str] | None = None
     ) -> Iterator[HcmRating]:
-        """The ratings Workday holds on this cycle's reviews (`Get_Employee_Reviews`)."""
+        """The ratings Workday holds for this cycle (its reviews, or custom objects by cycle key)."""
         return self._rating_sink().read_ratings(review_cycle=review_cycle, employee_ids=employee_ids)
 
     @property

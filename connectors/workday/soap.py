@@ -142,7 +142,7 @@ def describe_fault(fault: Any) -> str:
     return (fault.findtext("faultstring") or "").strip()
 
 
-def _resend_safe(error: BaseException) -> bool:
+def resend_safe(error: BaseException) -> bool:
     """Only a 429 or a refused connection prove the tenant stored nothing; only those are resent."""
     if isinstance(error, RateLimited) and error.status == httpx.codes.TOO_MANY_REQUESTS:
         return True
@@ -188,7 +188,7 @@ class WorkdaySoap:
         """
         retrying = build_retrying(self.retry, self.stats, describe=f"POST {self.path}")
         if resend_safe_only:
-            retrying = retrying.copy(retry=retry_if_exception(_resend_safe))
+            retrying = retrying.copy(retry=retry_if_exception(resend_safe))
         body = envelope(payload)
         for attempt in retrying:
             with attempt:

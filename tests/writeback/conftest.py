@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from connectors.bamboohr import BambooHRConnector
 from connectors.bamboohr.settings import BambooHRSettings
 from connectors.workday import WorkdayConnector
-from connectors.workday.settings import ReviewPeriod, WorkdaySettings
+from connectors.workday.settings import CustomObjectRatings, CustomObjectReport, ReviewPeriod, WorkdaySettings
 from hub.contracts import ConnectorContext
 from hub.http.retry import RetrySettings
 from hub.http.stats import CallStats
@@ -30,15 +30,29 @@ START, END = date(2026, 1, 1), date(2026, 12, 31)
 FAST_RETRY = RetrySettings(
     max_attempts=3, backoff_base_seconds=0.01, max_wait_seconds=0.2, max_total_seconds=10
 )
+WORKDAY_SCALE = {
+    "1": "Below_Expectations",
+    "2": "Meets_Expectations",
+    "3": "Exceeds_Expectations",
+    "4": "Outstanding",
+}
 SCALES = {
     "bamboohr": {"1": "Below", "2": "Meets", "3": "Exceeds", "4": "Outstanding"},
-    "workday": {
-        "1": "Below_Expectations",
-        "2": "Meets_Expectations",
-        "3": "Exceeds_Expectations",
-        "4": "Outstanding",
-    },
+    "workday": WORKDAY_SCALE,
+    "workday_co": WORKDAY_SCALE,
 }
+HCMS = ["bamboohr", "workday", "workday_co"]
+"""BambooHR (custom table), Workday SOAP reviews, Workday custom object (`ratings_mode: custom_object`)."""
+CUSTOM_OBJECT = CustomObjectRatings(
+    alias="performanceRatings",
+    rating_field="rating",
+    review_cycle_field="reviewCycle",
+    period_start_field="periodStart",
+    period_end_field="periodEnd",
+    comment_field="ratingComment",
+    report=CustomObjectReport(name="okrhub_ratings"),
+)
+"""The sandbox tenant's ratings custom object (`sandbox.workday_custom_objects.CustomObjectDefinition`)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,16 +97,24 @@ class Hcm:
         if isinstance(self.app, BambooHREmulator):
             return len(self.app.rows_of("customPerformanceRatings", employee_id))
         assert isinstance(self.app, WorkdayEmulator)
+        if self.kind == "workday_co":
+            return self.app.custom_objects.writes_for(employee_id)
         return self.app.writes_for(employee_id)
 
     def total_writes(self) -> int:
         if isinstance(self.app, BambooHREmulator):
             return len(self.app.rows_of("customPerformanceRatings"))
         assert isinstance(self.app, WorkdayEmulator)
+        if self.kind == "workday_co":
+            return len(self.app.custom_objects.writes)
         return len(self.app.rating_writes)
 
     def write_path(self) -> str:
-        return "/tables/" if self.kind == "bamboohr" else "/Performance_Management/"
+        return {
+            "bamboohr": "/tables/",
+            "workday": "/Performance_Management/",
+            "workday_co": "/customObjects/",
+        }[self.kind]
 
     def change_by_hand(self, employee_id: str, value: str) -> None:
         """Someone edits the rating in the HCM directly."""
@@ -103,6 +125,9 @@ class Hcm:
             )
             return
         assert isinstance(self.app, WorkdayEmulator)
+        if self.kind == "workday_co":
+            self.app.custom_objects.edit(employee_id, CYCLE, rating=value)
+            return
         key = next(k for k in self.app.reviews if k[0] == employee_id)
         self.app.reviews[key]["rating"] = value
 
@@ -112,7 +137,25 @@ def org() -> SyntheticOrg:
     return generate_org(40, seed=3)
 
 
-@pytest.fixture(params=["bamboohr", "workday"])
+def workday_settings(url: str, *, timeout: float = 2.0, **overrides: Any) -> WorkdaySettings:
+    """A Workday connection to the emulator at `url` (SOAP ratings unless overridden)."""
+    values: dict[str, Any] = {
+        "base_url": url,
+        "tenant": "acme",
+        "client_id": "okrhub-sandbox",
+        "client_secret": SecretStr("sandbox-workday-secret"),
+        "refresh_token": SecretStr("sandbox-workday-refresh"),
+        "report_owner": "isu_okrhub",
+        "report_name": "okrhub_workers",
+        "review_type_id": "Annual",
+        "review_periods": {CYCLE: ReviewPeriod(start=START, end=END)},
+        "retry": FAST_RETRY,
+        "timeout_seconds": timeout,
+    }
+    return WorkdaySettings(**(values | overrides))
+
+
+@pytest.fixture(params=HCMS)
 def hcm(request: pytest.FixtureRequest, org: SyntheticOrg) -> Iterator[Hcm]:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     kind: str = request.param
@@ -133,23 +176,17 @@ def hcm(request: pytest.FixtureRequest, org: SyntheticOrg) -> Iterator[Hcm]:
                     ),
                     context=context,
                 )
+            elif kind == "workday":
+                sink = WorkdayConnector(workday_settings(server.url, timeout=timeout), context=context)
             else:
-                sink = WorkdayConnector(
-                    WorkdaySettings(
-                        base_url=server.url,
-                        tenant="acme",
-                        client_id="okrhub-sandbox",
-                        client_secret=SecretStr("sandbox-workday-secret"),
-                        refresh_token=SecretStr("sandbox-workday-refresh"),
-                        report_owner="isu_okrhub",
-                        report_name="okrhub_workers",
-                        review_type_id="Annual",
-                        review_periods={CYCLE: ReviewPeriod(start=START, end=END)},
-                        retry=FAST_RETRY,
-                        timeout_seconds=timeout,
-                    ),
-                    context=context,
+                settings = workday_settings(
+                    server.url,
+                    timeout=timeout,
+                    review_periods={},  # the custom object carries the cycle key
+                    ratings_mode="custom_object",
+                    custom_object=CUSTOM_OBJECT,
                 )
+                sink = WorkdayConnector(settings, context=context)
             built.append(sink)
             return sink
 

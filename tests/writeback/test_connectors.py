@@ -44,7 +44,7 @@ def test_write_and_read_back(hcm: Hcm, people: list[str]) -> None:
     assert [r.employee_id for r in sink.read_ratings(review_cycle=CYCLE, employee_ids=[people[1]])] == [
         people[1]
     ]
-    if hcm.kind == "bamboohr":
+    if hcm.kind != "workday":  # Workday SOAP needs the cycle's period: see the test below
         assert list(sink.read_ratings(review_cycle="other-cycle")) == []
 
 
@@ -64,10 +64,22 @@ def test_workday_unknown_cycle_period_is_a_config_error(hcm: Hcm) -> None:
         list(hcm.make_sink().read_ratings(review_cycle="nope"))
 
 
-def test_workday_custom_object_mode_is_refused() -> None:
+@pytest.mark.parametrize("hcm", ["workday_co"], indirect=True)
+def test_workday_custom_object_needs_no_review_periods(hcm: Hcm, people: list[str]) -> None:
+    sink = hcm.make_sink()
+    assert sink.settings.review_periods == {}
+    list(sink.write_ratings([_write(who, "Outstanding") for who in people[:3]]))
+    hcm.app.requests.clear()
+    assert len(list(sink.read_ratings(review_cycle=CYCLE))) == 3
+    assert hcm.app.requests.count("/customreport2/") == 1
+    assert len(list(sink.read_ratings(review_cycle=CYCLE, employee_ids=people))) == 3
+    assert hcm.app.requests.count("/customObjects/") == len(people)
+
+
+def test_workday_custom_object_mode_needs_its_settings() -> None:
     from connectors.workday.settings import WorkdaySettings
 
-    with pytest.raises(ValidationError, match="custom_object"):
+    with pytest.raises(ValidationError, match="needs `custom_object"):
         WorkdaySettings(
             base_url="http://127.0.0.1:1",
             tenant="acme",

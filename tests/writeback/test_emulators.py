@@ -14,6 +14,7 @@ from sandbox.bamboohr import BambooHREmulator
 from sandbox.org import generate_org
 from sandbox.server import Fault, ServerThread
 from sandbox.workday import WorkdayEmulator
+from sandbox.workday_custom_objects import CustomObjectDefinition
 
 
 @pytest.fixture
@@ -132,3 +133,122 @@ def test_workday_needs_a_bearer_token(workday) -> None:
     answer = client.post("", content=_update("Meets_Expectations"), headers={"Authorization": "Bearer nope"})
     assert answer.status_code == 401
     assert b"Client.authenticationError" in answer.content
+
+
+@pytest.fixture
+def objects() -> Iterator[tuple[WorkdayEmulator, httpx.Client]]:
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    app = WorkdayEmulator(generate_org(10, seed=2))
+    with ServerThread(app) as server:
+        token = httpx.post(
+            f"{server.url}/ccx/oauth2/acme/token",
+            auth=("okrhub-sandbox", "sandbox-workday-secret"),
+            data={"grant_type": "refresh_token", "refresh_token": "sandbox-workday-refresh"},
+        ).json()["access_token"]
+        client = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"})
+        yield app, client
+        client.close()
+
+
+RATINGS = "/ccx/api/v1/acme/workers/Employee_ID=1001/customObjects/performanceRatings"
+
+
+def test_workday_custom_object_instances_round_trip(objects) -> None:
+    app, client = objects
+    assert client.get(RATINGS).json() == {"total": 0, "data": []}
+    created = client.post(RATINGS, json={"reviewCycle": "c1", "rating": "Meets_Expectations"})
+    assert created.status_code == 201
+    instance = created.json()
+    wid = app.index().by_id["1001"].workday_id
+    assert instance["id"] == app.custom_objects.of_worker("1001")[0].wid
+    assert instance["href"].endswith(f"/workers/{wid}/customObjects/performanceRatings/{instance['id']}")
+    assert (instance["reviewCycle"], instance["rating"]) == ("c1", "Meets_Expectations")
+    assert instance["descriptor"]
+    client.post(RATINGS, json={"reviewCycle": "c2", "rating": "Outstanding"})
+    page = client.get(RATINGS, params={"limit": 1, "offset": 1}).json()
+    assert page["total"] == 2
+    assert [i["reviewCycle"] for i in page["data"]] == ["c2"]
+    # The same worker by WID, and one instance by id.
+    by_wid = f"/ccx/api/v1/acme/workers/{wid}/customObjects/performanceRatings"
+    assert client.get(by_wid).json()["total"] == 2
+    updated = client.patch(f"{RATINGS}/{instance['id']}", json={"rating": "Outstanding"})
+    assert (updated.status_code, updated.json()["rating"], updated.json()["reviewCycle"]) == (
+        200,
+        "Outstanding",
+        "c1",
+    )
+    assert client.get(f"{RATINGS}/{instance['id']}").json()["rating"] == "Outstanding"
+    assert app.custom_objects.writes == [
+        ("1001", "Meets_Expectations"),
+        ("1001", "Outstanding"),
+        ("1001", "Outstanding"),
+    ]
+
+
+def test_workday_custom_object_errors_in_workday_shape(objects) -> None:
+    app, client = objects
+    bad_value = client.post(RATINGS, json={"reviewCycle": "c1", "rating": "Superb"})
+    assert bad_value.status_code == 400
+    body = bad_value.json()
+    assert "'Superb' is not a valid ID value" in body["error"]
+    assert body["errors"] == [{"error": body["error"], "field": "rating", "location": "body"}]
+    assert client.post(RATINGS, json={"rating": "Outstanding"}).json()["errors"][0]["field"] == "reviewCycle"
+    assert (
+        client.post(RATINGS, json={"reviewCycle": "c", "bogus": "x"}).json()["errors"][0]["field"] == "bogus"
+    )
+    assert client.post(RATINGS, json={"reviewCycle": "c", "periodEnd": "31/12/2026"}).status_code == 400
+    assert (
+        client.post(RATINGS, content=b"[1]", headers={"Content-Type": "application/json"}).status_code == 400
+    )
+    assert client.put(RATINGS, json={"reviewCycle": "c"}).status_code == 405
+    unknown_worker = client.get(RATINGS.replace("1001", "999999"))
+    assert unknown_worker.status_code == 404
+    assert unknown_worker.json()["error"] == "worker `Employee_ID=999999` not found"
+    assert client.get(RATINGS.replace("performanceRatings", "nope")).status_code == 404
+    assert client.patch(f"{RATINGS}/nope", json={"rating": "Outstanding"}).status_code == 404
+    assert client.get(RATINGS, headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert app.custom_objects.writes == []
+
+
+def test_workday_custom_object_faults_and_report(objects) -> None:
+    app, client = objects
+    app.faults.inject(
+        Fault(kind="status", status=429, retry_after="3", path="/customObjects/", method="POST")
+    )
+    limited = client.post(RATINGS, json={"reviewCycle": "c1", "rating": "Outstanding"})
+    assert (limited.status_code, limited.headers["Retry-After"]) == (429, "3")
+    assert app.custom_objects.writes == []
+    app.faults.inject(Fault(kind="status_after", status=500, path="/customObjects/", method="POST"))
+    assert client.post(RATINGS, json={"reviewCycle": "c1", "rating": "Outstanding"}).status_code == 500
+    assert app.custom_objects.writes_for("1001") == 1
+    rows = client.get("/ccx/service/customreport2/acme/isu_okrhub/okrhub_ratings", params={"format": "json"})
+    [row] = rows.json()["Report_Entry"]
+    assert row == {
+        "Employee_ID": "1001",
+        "Worker_WID": app.index().by_id["1001"].workday_id,
+        "Custom_Object_WID": app.custom_objects.of_worker("1001")[0].wid,
+        "reviewCycle": "c1",
+        "rating": "Outstanding",
+    }
+
+
+def test_workday_single_instance_custom_object() -> None:
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    app = WorkdayEmulator(generate_org(10, seed=2), custom_object=CustomObjectDefinition(instances="single"))
+    with ServerThread(app) as server:
+        token = httpx.post(
+            f"{server.url}/ccx/oauth2/acme/token",
+            auth=("okrhub-sandbox", "sandbox-workday-secret"),
+            data={"grant_type": "refresh_token", "refresh_token": "sandbox-workday-refresh"},
+        ).json()["access_token"]
+        with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as client:
+            missing = client.get(RATINGS)
+            assert missing.status_code == 404
+            assert "has no instance of custom object `performanceRatings`" in missing.json()["error"]
+            assert client.put(RATINGS, json={"reviewCycle": "c1", "rating": "Outstanding"}).status_code == 201
+            replaced = client.put(RATINGS, json={"reviewCycle": "c2", "rating": "Below_Expectations"})
+            assert replaced.status_code == 200
+            assert client.get(RATINGS).json()["reviewCycle"] == "c2"
+            assert client.post(RATINGS, json={"reviewCycle": "c3"}).status_code == 405
+    assert len(app.custom_objects.of_worker("1001")) == 1
+    assert len(app.custom_objects.writes) == 2
