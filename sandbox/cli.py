@@ -172,9 +172,13 @@ def demo(
         _run_steps(
             [
                 ("what the next sync would do (dry run)", ["sync", "org", "--dry-run"]),
-                ("the next sync (incremental: only what changed)", ["sync", "org"]),
+                (
+                    "the nightly job, run now as the scheduler runs it (incremental: only what changed)",
+                    ["run", "--job", "org_sync"],
+                ),
                 ("who is in the store", ["people", "--limit", "15"]),
                 ("the run ledger", ["runs", "--limit", "5"]),
+                ("every scheduled job: when it runs next, how it last ended", ["status"]),
             ],
             env,
         )

@@ -32,8 +32,10 @@ from hub.cli.ratings_cmds import (
     ratings_show_command,
     ratings_transition_command,
 )
+from hub.cli.schedule_cmds import run_command, status_command
 from hub.cli.store_cmds import db_current_command, db_upgrade_command, runs_list_command, runs_show_command
 from hub.cli.sync_cmds import EXIT_CONFIG, EXIT_FAILED, sync_org_command
+from hub.cli.worker_cmds import register as register_worker_commands
 from hub.cli.writeback_cmds import writeback_app
 from hub.config.paths import default_config_path
 from hub.errors import ConfigError, ConfigErrors, OkrHubError
@@ -66,6 +68,7 @@ ratings_app = typer.Typer(
 )
 app.add_typer(ratings_app, name="ratings")
 app.add_typer(writeback_app, name="writeback")
+register_worker_commands(app)
 
 ConfigOption = Annotated[
     Path | None,
@@ -303,6 +306,39 @@ def runs_show(
     with _errors_as_exit(json_output):
         runtime = _runtime(config or parent_config, database_url or parent_url)
         code = runs_show_command(runtime.engine, run_id, json_output=json_output)
+    raise typer.Exit(code)
+
+
+@app.command()
+def status(
+    config: ConfigOption = None, database_url: DatabaseOption = None, json_output: JsonOption = False
+) -> None:
+    """Every scheduled job: its schedule, next run, last outcome and last success."""
+    with _errors_as_exit(json_output):
+        runtime = _runtime(config, database_url)
+        try:
+            code = status_command(runtime, json_output=json_output)
+        finally:
+            runtime.engine.dispose()
+    raise typer.Exit(code)
+
+
+@app.command("run")
+def run_scheduler(
+    job: Annotated[
+        str | None, typer.Option("--job", help="Run this one job now and exit (names: `okrhub status`).")
+    ] = None,
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Embedded scheduler: run every job on its schedule in this process until SIGTERM (no broker)."""
+    with _errors_as_exit(json_output):
+        runtime = _runtime(config, database_url)
+        try:
+            code = run_command(runtime, job_name=job, json_output=json_output)
+        finally:
+            runtime.engine.dispose()
     raise typer.Exit(code)
 
 

@@ -171,6 +171,48 @@ class JobsSettings(BaseModel):
 
     org_sync: Schedule = Schedule(cron="0 2 * * *")
     """When the org sync runs; nightly at 02:00 UTC unless set."""
+    metrics: Schedule = Schedule(cron="0 5 * * *")
+    """When metric mappings without a `schedule` of their own run; daily at 05:00 UTC unless set."""
+
+
+class WorkersSettings(BaseModel):
+    """Celery workers and beat: where the broker is, and how tasks are kept safe.
+
+    `OKRHUB_BROKER_URL` and `OKRHUB_RESULT_BACKEND` in the environment win over the file.
+
+    Example:
+        ```yaml
+        workers: {broker_url: "redis://redis.internal:6379/0", task_time_limit_seconds: 7200}
+        ```
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    broker_url: str = "redis://127.0.0.1:6379/0"
+    """The Celery broker (Redis); job locks live there too."""
+    result_backend: str | None = None
+    """Where task results go; the broker's Redis when None."""
+    task_time_limit_seconds: int = Field(default=3600, ge=10)
+    """A task still running after this long is killed (its run is recorded as abandoned)."""
+    lock_ttl_seconds: int = Field(default=60, ge=5)
+    """A job's lock lapses this long after its holder stops renewing it (a worker that died)."""
+    max_retries: int = Field(default=3, ge=0, le=20)
+    """Retries of a task whose job failed for a transient reason (a 5xx, a timeout, a 429)."""
+    retry_backoff_seconds: int = Field(default=60, ge=1)
+    """First wait before a retry; doubled for each further retry, up to ten times this."""
+    visibility_timeout_seconds: int = Field(default=3900, ge=10)
+    """How long Redis waits for an unacknowledged task before handing it to another worker; keep
+    it above the time limit, or a long task runs twice."""
+
+    @model_validator(mode="after")
+    def _visibility_above_time_limit(self) -> WorkersSettings:
+        if self.visibility_timeout_seconds <= self.task_time_limit_seconds:
+            raise ValueError(
+                f"visibility_timeout_seconds ({self.visibility_timeout_seconds}) must be above "
+                f"task_time_limit_seconds ({self.task_time_limit_seconds}), or Redis hands a task "
+                "that is still running to a second worker"
+            )
+        return self
 
 
 ConnectionSettings = Annotated[
@@ -225,6 +267,8 @@ class HubConfig(BaseModel):
     """Job schedules."""
     mappings: MappingsSettings = MappingsSettings()
     """Where the metric mappings (key results fed by Salesforce, Jira, GA4) live."""
+    workers: WorkersSettings = WorkersSettings()
+    """Celery workers and beat (used by `okrhub worker` and `okrhub beat`, not by `okrhub run`)."""
 
     @field_validator("connections", mode="before")
     @classmethod

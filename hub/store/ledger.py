@@ -368,6 +368,40 @@ class RunLedger:
                 logger.warning("%s", message, extra={"run_id": run.id})
         return len(stale)
 
+    def close_runs_of(self, *, job: str, host: str, pid: int, reason: str) -> list[int]:
+        """Mark `job`'s runs still `running` in process `pid` on `host` as failed: that process died.
+
+        The schedulers call it when they take over a job whose previous holder's lease lapsed,
+        so the dead run shows as abandoned at once instead of after `recover_abandoned`'s margin.
+
+        Returns:
+            The ids of the runs closed.
+        """
+        now = self._clock()
+        with self._write() as conn:
+            stale = conn.execute(
+                select(Run.id, Run.started_at)
+                .where(
+                    Run.status == RunStatus.RUNNING.value, Run.job == job, Run.host == host, Run.pid == pid
+                )
+                .with_for_update()
+            ).all()
+            for run in stale:
+                message = f"run {run.id} ({job}) was abandoned: {reason}"
+                conn.execute(
+                    update(Run)
+                    .where(Run.id == run.id)
+                    .values(
+                        status=RunStatus.FAILED.value,
+                        finished_at=now,
+                        duration_ms=_duration_ms(run.started_at, now),
+                        error={"type": ABANDONED, "message": message, "host": host, "pid": pid},
+                        summary="abandoned: the process died before the run finished",
+                    )
+                )
+                logger.warning("%s", message, extra={"run_id": run.id})
+        return [run.id for run in stale]
+
     def _summary(self, run_id: int) -> RunSummary:
         with self._read() as session:
             run = session.get(Run, run_id)

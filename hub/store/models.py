@@ -568,3 +568,24 @@ class Outbox(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class JobState(Base):
+    """One scheduled job's lease and last outcome, shared by the embedded scheduler and workers.
+
+    The lease (`lease_owner`, `lease_expires_at`) keeps two processes from running the same job
+    at once; a holder renews it while it runs, so a holder that died loses it within one lease
+    period. `last_run_id` points at the job's latest run in the ledger.
+    """
+
+    __tablename__ = "job_state"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(255))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_run_id: Mapped[int | None] = mapped_column(BigInteger)
+    last_status: Mapped[str | None] = mapped_column(String(16))
+    last_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_summary: Mapped[str | None] = mapped_column(Text)

@@ -3,7 +3,14 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from hub.config.models import HubConfig, JobsSettings, OrgSyncSettings, Schedule, StoreSettings
+from hub.config.models import (
+    HubConfig,
+    JobsSettings,
+    OrgSyncSettings,
+    Schedule,
+    StoreSettings,
+    WorkersSettings,
+)
 from tests.config.conftest import DeskSettings, PeopleSettings
 
 
@@ -129,3 +136,8 @@ def test_every_field_has_a_description():
     for model in (StoreSettings, OrgSyncSettings, Schedule, JobsSettings, HubConfig):
         for name, field in model.model_fields.items():
             assert field.description, f"{model.__name__}.{name} has no docstring"
+
+
+def test_a_visibility_timeout_below_the_time_limit_is_refused():
+    with pytest.raises(ValidationError, match="hands a task that is still running to a second worker"):
+        WorkersSettings(task_time_limit_seconds=600, visibility_timeout_seconds=300)

@@ -41,7 +41,15 @@ def test_schema_is_draft_2020_12_json_whose_refs_all_resolve(registry):
 
     assert schema["$schema"] == JSON_SCHEMA_DIALECT == "https://json-schema.org/draft/2020-12/schema"
     assert schema["additionalProperties"] is False
-    assert set(schema["properties"]) == {"version", "store", "connections", "org_sync", "jobs", "mappings"}
+    assert set(schema["properties"]) == {
+        "version",
+        "store",
+        "connections",
+        "org_sync",
+        "jobs",
+        "mappings",
+        "workers",
+    }
     for ref in refs_in(schema):
         assert ref.removeprefix("#/$defs/") in schema["$defs"], ref
     assert "BaseModel" not in schema["$defs"]

@@ -25,7 +25,7 @@ from hub.store.migrate import (
 from hub.store.models import Base
 from hub.store.testing import postgres_test_url, temporary_postgres_schema, with_search_path
 
-HEAD = "0005"
+HEAD = "0006"
 
 STORE_TABLES = {
     "runs",
@@ -46,6 +46,7 @@ STORE_TABLES = {
     "calibration_adjustments",
     "review_cycle_events",
     "outbox",
+    "job_state",
     "alembic_version",
 }
 

@@ -7,7 +7,7 @@ Example:
     field: overall
     period: {start: 2026-01-01, end: 2026-12-31}
     scale: {1: Below_Expectations, 3: Meets_Expectations, 5: Outstanding}
-    schedule: "0 6 * * *"
+    schedule: {cron: "0 6 * * 1", timezone: Europe/London}   # or a bare cron string, read in UTC
     ```
 """
 
@@ -19,6 +19,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from hub.config.models import Schedule
 from hub.config.yaml_source import field_path, locate, parse_yaml, to_plain
 from hub.errors import ConfigError, ConfigErrors
 
@@ -56,8 +57,14 @@ class WritebackSettings(BaseModel):
     """`label` sends our scale label as the rating's comment."""
     batch_size: int = Field(default=200, ge=1, le=10_000)
     """Writes marked `sending` (and committed) together before they are sent."""
-    schedule: str | None = None
-    """Cron expression for the embedded scheduler and workers (None: run by hand only)."""
+    schedule: Schedule | None = None
+    """When the embedded scheduler and workers run it: a cron string (UTC) or `{cron, timezone}`;
+    None: run by hand only."""
+
+    @field_validator("schedule", mode="before")
+    @classmethod
+    def _cron_string(cls, value: object) -> object:
+        return {"cron": value} if isinstance(value, str) else value
 
     @field_validator("scale", mode="before")
     @classmethod
