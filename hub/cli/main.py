@@ -16,6 +16,15 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from hub.cli.common import (
+    EXIT_FAILED,
+    ConfigOption,
+    DatabaseOption,
+    JsonOption,
+    cli_runtime,
+    errors_as_exit,
+    open_cli_runtime,
+)
 from hub.cli.config_cmds import schema_command, validate_command
 from hub.cli.metrics_cmds import mappings_plan_command, mappings_validate_command, sync_metrics_command
 from hub.cli.okrs_cmds import (
@@ -34,14 +43,14 @@ from hub.cli.ratings_cmds import (
 )
 from hub.cli.schedule_cmds import run_command, status_command
 from hub.cli.store_cmds import db_current_command, db_upgrade_command, runs_list_command, runs_show_command
-from hub.cli.sync_cmds import EXIT_CONFIG, EXIT_FAILED, sync_org_command
+from hub.cli.sync_cmds import sync_org_command
 from hub.cli.worker_cmds import register as register_worker_commands
 from hub.cli.writeback_cmds import writeback_app
 from hub.config.paths import default_config_path
-from hub.errors import ConfigError, ConfigErrors, OkrHubError
+from hub.errors import ConfigError, OkrHubError
 from hub.jobs.kr_updates import KrUpdateOptions, load_mapping_set
 from hub.jobs.org_sync import OrgSyncOptions
-from hub.runtime import Runtime, configure_logging, open_runtime
+from hub.runtime import Runtime, configure_logging
 
 app = typer.Typer(
     name="okrhub",
@@ -70,18 +79,6 @@ app.add_typer(ratings_app, name="ratings")
 app.add_typer(writeback_app, name="writeback")
 register_worker_commands(app)
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="Config file (default: $OKRHUB_CONFIG or ./config/hub.yaml)."),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
-DatabaseOption = Annotated[
-    str | None,
-    typer.Option("--database-url", help="Store URL; overrides OKRHUB_DATABASE_URL and the config."),
-]
-
-err = Console(stderr=True)
-
 
 @app.callback()
 def main(
@@ -91,30 +88,6 @@ def main(
 ) -> None:
     """okrhub: org sync, automated key results and ratings write-back."""
     configure_logging(log_level)
-
-
-def _runtime(config: Path | None, database_url: str | None = None) -> Runtime:
-    return open_runtime(config or default_config_path(), database_url=database_url)
-
-
-@contextmanager
-def _errors_as_exit(json_output: bool = False) -> Iterator[None]:
-    """Report an `OkrHubError` raised inside the block as the command's message and exit code."""
-    try:
-        yield
-    except OkrHubError as exc:
-        raise _fail(exc, json_output) from None
-
-
-def _fail(exc: OkrHubError, json_output: bool = False) -> typer.Exit:
-    code = EXIT_CONFIG if isinstance(exc, ConfigError) else EXIT_FAILED
-    if json_output:
-        Console().print_json(data={"ok": False, "error": exc.attrs()})
-        return typer.Exit(code)
-    errors = exc.errors if isinstance(exc, ConfigErrors) else [exc]
-    for error in errors:
-        err.print(Text(f"error: {error.message}", style="bold red"), soft_wrap=True)
-    return typer.Exit(code)
 
 
 @app.command()
@@ -142,8 +115,8 @@ def check(
     """Prove each connection's credentials and permissions work."""
     from hub.http.stats import CallStats
 
-    with _errors_as_exit(json_output):
-        runtime = _runtime(config)
+    with errors_as_exit(json_output):
+        runtime = open_cli_runtime(config)
     names = [connection] if connection else sorted(runtime.loaded.config.connections)
     results = []
     for name in names:
@@ -165,14 +138,14 @@ def check(
 @db_app.command("upgrade")
 def db_upgrade(database_url: DatabaseOption = None) -> None:
     """Migrate the store to this version's schema (an empty store is migrated automatically)."""
-    with _errors_as_exit():
+    with errors_as_exit():
         raise typer.Exit(db_upgrade_command(database_url))
 
 
 @db_app.command("current")
 def db_current(database_url: DatabaseOption = None) -> None:
     """Show the store's schema revision."""
-    with _errors_as_exit():
+    with errors_as_exit():
         raise typer.Exit(db_current_command(database_url))
 
 
@@ -189,8 +162,8 @@ def sync_org(
     json_output: JsonOption = False,
 ) -> None:
     """Sync people, reporting lines and departments from the HCM."""
-    with _errors_as_exit(json_output):
-        runtime = _runtime(config, database_url)
+    with errors_as_exit(json_output):
+        runtime = open_cli_runtime(config, database_url)
         code = sync_org_command(
             runtime, OrgSyncOptions(dry_run=dry_run, full=full, force=force), json_output=json_output
         )
@@ -215,8 +188,8 @@ def sync_metrics(
     json_output: JsonOption = False,
 ) -> None:
     """Run the metric mappings once: query Salesforce, Jira and GA4, and check in what changed."""
-    with _errors_as_exit(json_output):
-        runtime = _runtime(config, database_url)
+    with errors_as_exit(json_output):
+        runtime = open_cli_runtime(config, database_url)
         mappings = load_mapping_set(runtime.loaded)
         options = KrUpdateOptions(mapping=mapping, dry_run=dry_run, accept=accept)
         code = sync_metrics_command(runtime, mappings, options, json_output=json_output)
@@ -228,8 +201,8 @@ def mappings_plan(
     config: ConfigOption = None, database_url: DatabaseOption = None, json_output: JsonOption = False
 ) -> None:
     """Print the query plan: the coalesced requests, and API calls before and after coalescing."""
-    with _errors_as_exit(json_output):
-        runtime = _runtime(config, database_url)
+    with errors_as_exit(json_output):
+        runtime = open_cli_runtime(config, database_url)
         code = mappings_plan_command(runtime, load_mapping_set(runtime.loaded), json_output=json_output)
     raise typer.Exit(code)
 
@@ -244,8 +217,8 @@ def mappings_validate(
     json_output: JsonOption = False,
 ) -> None:
     """Check the mappings: file:line errors, key results, owners' identities, queries the vendor refuses."""
-    with _errors_as_exit(json_output):
-        runtime = _runtime(config, database_url)
+    with errors_as_exit(json_output):
+        runtime = open_cli_runtime(config, database_url)
         mappings = load_mapping_set(runtime.loaded)
         code = mappings_validate_command(runtime, mappings, preview=preview, json_output=json_output)
     raise typer.Exit(code)
@@ -259,8 +232,8 @@ def mappings_preview(
     json_output: JsonOption = False,
 ) -> None:
     """Run one mapping's queries and show the value per key result; writes nothing."""
-    with _errors_as_exit(json_output):
-        runtime = _runtime(config, database_url)
+    with errors_as_exit(json_output):
+        runtime = open_cli_runtime(config, database_url)
         mappings = load_mapping_set(runtime.loaded)
         if mapping_id not in mappings.ids:
             raise ConfigError(
@@ -287,8 +260,8 @@ def runs(
     if ctx.invoked_subcommand is not None:
         ctx.obj = (config, database_url)
         return
-    with _errors_as_exit(json_output):
-        runtime = _runtime(config, database_url)
+    with errors_as_exit(json_output):
+        runtime = open_cli_runtime(config, database_url)
         code = runs_list_command(runtime.engine, limit=limit, job=job, status=status, json_output=json_output)
     raise typer.Exit(code)
 
@@ -303,8 +276,8 @@ def runs_show(
 ) -> None:
     """Show one run with its counts, error and rejected records."""
     parent_config, parent_url = ctx.obj or (None, None)
-    with _errors_as_exit(json_output):
-        runtime = _runtime(config or parent_config, database_url or parent_url)
+    with errors_as_exit(json_output):
+        runtime = open_cli_runtime(config or parent_config, database_url or parent_url)
         code = runs_show_command(runtime.engine, run_id, json_output=json_output)
     raise typer.Exit(code)
 
@@ -314,12 +287,8 @@ def status(
     config: ConfigOption = None, database_url: DatabaseOption = None, json_output: JsonOption = False
 ) -> None:
     """Every scheduled job: its schedule, next run, last outcome and last success."""
-    with _errors_as_exit(json_output):
-        runtime = _runtime(config, database_url)
-        try:
-            code = status_command(runtime, json_output=json_output)
-        finally:
-            runtime.engine.dispose()
+    with errors_as_exit(json_output), cli_runtime(config, database_url) as runtime:
+        code = status_command(runtime, json_output=json_output)
     raise typer.Exit(code)
 
 
@@ -328,17 +297,17 @@ def run_scheduler(
     job: Annotated[
         str | None, typer.Option("--job", help="Run this one job now and exit (names: `okrhub status`).")
     ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option("--metrics-port", min=1, max=65535, help="Serve Prometheus metrics on this port."),
+    ] = None,
     config: ConfigOption = None,
     database_url: DatabaseOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Embedded scheduler: run every job on its schedule in this process until SIGTERM (no broker)."""
-    with _errors_as_exit(json_output):
-        runtime = _runtime(config, database_url)
-        try:
-            code = run_command(runtime, job_name=job, json_output=json_output)
-        finally:
-            runtime.engine.dispose()
+    with errors_as_exit(json_output), cli_runtime(config, database_url) as runtime:
+        code = run_command(runtime, job_name=job, json_output=json_output, metrics_port=metrics_port)
     raise typer.Exit(code)
 
 
@@ -353,8 +322,8 @@ def people(
     json_output: JsonOption = False,
 ) -> None:
     """List people with manager, department, status, flags and their identities in each system."""
-    with _errors_as_exit(json_output):
-        runtime = _runtime(config, database_url)
+    with errors_as_exit(json_output):
+        runtime = open_cli_runtime(config, database_url)
         code = people_command(
             runtime.engine,
             status=status,
@@ -390,7 +359,7 @@ def okrs_import(
     json_output: JsonOption = False,
 ) -> None:
     """Import cycles, objectives, key results and check-ins: all or nothing, by key, never deleting."""
-    with _errors_as_exit(json_output), _okrs_runtime(config, database_url) as runtime:
+    with errors_as_exit(json_output), _okrsopen_cli_runtime(config, database_url) as runtime:
         code = okrs_import_command(
             runtime.engine,
             file,
@@ -412,7 +381,7 @@ def okrs_export(
     database_url: DatabaseOption = None,
 ) -> None:
     """Write the stored OKRs in the format `okrs import` reads (YAML carries check-in history)."""
-    with _errors_as_exit(), _okrs_runtime(config, database_url) as runtime:
+    with errors_as_exit(), _okrsopen_cli_runtime(config, database_url) as runtime:
         code = okrs_export_command(runtime.engine, format_name=format_name.value, output=output, cycle=cycle)
     raise typer.Exit(code)
 
@@ -435,7 +404,7 @@ def okrs_show(
     json_output: JsonOption = False,
 ) -> None:
     """Show the alignment tree: progress, status colours, owners, last check-ins and stale key results."""
-    with _errors_as_exit(json_output), _okrs_runtime(config, database_url) as runtime:
+    with errors_as_exit(json_output), _okrsopen_cli_runtime(config, database_url) as runtime:
         code = okrs_show_command(
             runtime.engine,
             as_of=as_of.date() if as_of else None,
@@ -469,7 +438,7 @@ def okrs_checkin(
     json_output: JsonOption = False,
 ) -> None:
     """Record a check-in by hand; exit 1 with the reason when the key result cannot take one."""
-    with _errors_as_exit(json_output), _okrs_runtime(config, database_url) as runtime:
+    with errors_as_exit(json_output), _okrsopen_cli_runtime(config, database_url) as runtime:
         code = okrs_checkin_command(
             runtime.engine,
             key_result,
@@ -508,7 +477,7 @@ def ratings_import(
     json_output: JsonOption = False,
 ) -> None:
     """Import a review cycle and managers' ratings: all or nothing, idempotent; refused once finalized."""
-    with _errors_as_exit(json_output), _okrs_runtime(config, database_url) as runtime:
+    with errors_as_exit(json_output), _okrsopen_cli_runtime(config, database_url) as runtime:
         code = ratings_import_command(
             runtime.engine,
             file,
@@ -534,7 +503,7 @@ def ratings_calibrate(
     json_output: JsonOption = False,
 ) -> None:
     """Calibrate a rating; the change is recorded with previous and new value, level, who and why."""
-    with _errors_as_exit(json_output), _okrs_runtime(config, database_url) as runtime:
+    with errors_as_exit(json_output), _okrsopen_cli_runtime(config, database_url) as runtime:
         code = ratings_calibrate_command(
             runtime.engine,
             person,
@@ -559,7 +528,7 @@ def ratings_distribution(
     json_output: JsonOption = False,
 ) -> None:
     """Show the rating distribution per group against the guideline, flagging deviations."""
-    with _errors_as_exit(json_output), _okrs_runtime(config, database_url) as runtime:
+    with errors_as_exit(json_output), _okrsopen_cli_runtime(config, database_url) as runtime:
         code = ratings_distribution_command(runtime.engine, cycle=cycle, by=by.value, json_output=json_output)
     raise typer.Exit(code)
 
@@ -601,7 +570,7 @@ def ratings_show(
     json_output: JsonOption = False,
 ) -> None:
     """List manager and calibrated ratings, adjustments, 9-box and OKR progress per person."""
-    with _errors_as_exit(json_output), _okrs_runtime(config, database_url) as runtime:
+    with errors_as_exit(json_output), _okrsopen_cli_runtime(config, database_url) as runtime:
         code = ratings_show_command(
             runtime.engine, cycle=cycle, as_of=as_of.date() if as_of else None, json_output=json_output
         )
@@ -617,7 +586,7 @@ def _ratings_transition(
     database_url: str | None,
     json_output: bool,
 ) -> None:
-    with _errors_as_exit(json_output), _okrs_runtime(config, database_url) as runtime:
+    with errors_as_exit(json_output), _okrsopen_cli_runtime(config, database_url) as runtime:
         code = ratings_transition_command(
             runtime.engine, action, by=by, cycle=cycle, reason=reason, json_output=json_output
         )
@@ -625,8 +594,8 @@ def _ratings_transition(
 
 
 @contextmanager
-def _okrs_runtime(config: Path | None, database_url: str | None) -> Iterator[Runtime]:
-    runtime = _runtime(config, database_url)
+def _okrsopen_cli_runtime(config: Path | None, database_url: str | None) -> Iterator[Runtime]:
+    runtime = open_cli_runtime(config, database_url)
     try:
         yield runtime
     finally:

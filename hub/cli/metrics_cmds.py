@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from hub.cli.common import EXIT_FAILED, EXIT_OK
 from hub.errors import ConfigError
 from hub.http.stats import CallStats
 from hub.jobs.kr_updates import KrUpdateOptions, KrUpdateResult, run_kr_updates
@@ -26,7 +27,6 @@ from hub.runtime import Runtime
 from mappings.compiler import QueryPlan, compile_plan
 from mappings.mapping_set import MappingSet
 
-EXIT_OK, EXIT_FAILED = 0, 1
 ACTION_STYLE = {
     "checked_in": "green",
     "would_check_in": "cyan",

@@ -31,6 +31,7 @@ from rich.text import Text
 from rich.tree import Tree
 from sqlalchemy import Engine
 
+from hub.cli.common import EXIT_FAILED, EXIT_OK
 from hub.okrs.checkins import record_check_in
 from hub.okrs.export import export_document, render
 from hub.okrs.importing import import_okrs
@@ -45,7 +46,6 @@ from okr_core.errors import OkrError, UnknownReference
 CHECK_IN_AS_ENV = "OKRHUB_CHECK_IN_AS"
 """Employee id or email of the default author of manual check-ins (else the `admin` author)."""
 
-EXIT_OK, EXIT_FAILED = 0, 1
 COLOUR_STYLES: Mapping[str, str] = {"green": "green", "yellow": "yellow", "red": "bold red"}
 _BAR_WIDTH = 12
 _LISTED = 30

@@ -26,13 +26,13 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy import Engine
 
+from hub.cli.common import EXIT_FAILED, EXIT_OK
 from hub.ratings.document import read_ratings_file
 from hub.ratings.importing import KINDS, import_ratings
 from hub.ratings.service import calibrate_rating, finalize_cycle, reopen_cycle
 from hub.ratings.views import GroupBy, distribution_report, ratings_overview
 from okr_core.errors import OkrError
 
-EXIT_OK, EXIT_FAILED = 0, 1
 _BAR_WIDTH = 30
 
 

@@ -19,15 +19,16 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from hub.cli.common import EXIT_FAILED, EXIT_OK
 from hub.runtime import Runtime
 from hub.scheduling.catalogue import load_catalogue
 from hub.scheduling.embedded import EmbeddedScheduler
 from hub.scheduling.locks import StoreLeases
+from hub.scheduling.metrics import serve_ledger_metrics
 from hub.scheduling.runner import JobReport, run_job
 from hub.scheduling.status import JobStatus, job_status
 from hub.store.models import RunTrigger, utcnow
 
-EXIT_OK, EXIT_FAILED = 0, 1
 STATUS_STYLE = {"succeeded": "green", "failed": "bold red", "guarded": "yellow", "skipped": "dim"}
 
 
@@ -58,8 +59,10 @@ def status_command(runtime: Runtime, *, json_output: bool, now: datetime | None 
     return EXIT_OK
 
 
-def run_command(runtime: Runtime, *, job_name: str | None, json_output: bool) -> int:
-    """Run one job now (`job_name`), or every job on its schedule until SIGTERM."""
+def run_command(
+    runtime: Runtime, *, job_name: str | None, json_output: bool, metrics_port: int | None = None
+) -> int:
+    """Run one job now (`job_name`), or every job on its schedule until SIGTERM, serving metrics."""
     catalogue = load_catalogue(runtime.loaded)
     out = Console()
     if job_name is not None:
@@ -71,6 +74,8 @@ def run_command(runtime: Runtime, *, job_name: str | None, json_output: bool) ->
         )
         _print_report(out, report, json_output)
         return EXIT_OK if report.status in ("succeeded", "skipped") else EXIT_FAILED
+    if metrics_port is not None:
+        serve_ledger_metrics(runtime.engine.url.render_as_string(hide_password=False), metrics_port)
     scheduler = EmbeddedScheduler(
         runtime, catalogue, on_report=lambda report: _print_report(out, report, json_output)
     )

@@ -12,14 +12,10 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 from rich.text import Text
 
-from hub.contracts import Capability
-from hub.errors import ConfigError
-from hub.http.stats import CallStats
-from hub.jobs.org_sync import OrgSyncOptions, OrgSyncResult, run_org_sync
+from hub.cli.common import EXIT_FAILED, EXIT_GUARDED, EXIT_OK
+from hub.jobs.org_sync import OrgSyncOptions, OrgSyncResult, run_configured_org_sync
 from hub.jobs.org_sync.preview import PersonChange
 from hub.runtime import Runtime
-
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_GUARDED = 0, 1, 2, 3
 
 
 def sync_org_command(
@@ -27,26 +23,8 @@ def sync_org_command(
 ) -> int:
     """Run one org sync and report it; the exit code says how it ended (3 when a guard stopped it)."""
     out = console or Console()
-    settings = runtime.loaded.config.org_sync
-    if settings is None:
-        raise ConfigError(
-            "no `org_sync` section: add one naming the HCM connection to sync from",
-            file=str(runtime.loaded.path),
-        )
-    stats = CallStats()
-    with (
-        runtime.connector(settings.connection, stats, capability=Capability.ORG_SOURCE) as source,
-        _progress(out, enabled=not json_output) as on_progress,
-    ):
-        result = run_org_sync(
-            runtime.engine,
-            connection=settings.connection,
-            source=source,
-            settings=settings,
-            stats=stats,
-            options=options,
-            on_progress=on_progress,
-        )
+    with _progress(out, enabled=not json_output) as on_progress:
+        result = run_configured_org_sync(runtime, options, on_progress=on_progress)
     if json_output:
         out.print_json(json.dumps(result.to_dict()))
     else:

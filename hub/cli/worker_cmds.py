@@ -15,35 +15,26 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
-from hub.cli.sync_cmds import EXIT_CONFIG, EXIT_FAILED, EXIT_GUARDED, EXIT_OK
+from hub.cli.common import EXIT_FAILED, EXIT_GUARDED, EXIT_OK, ConfigOption, JsonOption, err, errors_as_exit
 from hub.config.loader import LoadedConfig, load_config
 from hub.config.paths import default_config_path
-from hub.errors import ConfigError, ConfigErrors, OkrHubError
 from hub.scheduling.catalogue import load_catalogue
+from hub.scheduling.metrics import serve_ledger_metrics
 
 if TYPE_CHECKING:
     from celery import Celery
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="Config file (default: $OKRHUB_CONFIG or ./config/hub.yaml)."),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of text.")]
 LogLevelOption = Annotated[
     str, typer.Option("--loglevel", "-l", help="Log level on stderr: DEBUG, INFO, WARNING, ERROR.")
 ]
 
 _STATUS_EXIT = {"succeeded": EXIT_OK, "skipped": EXIT_OK, "guarded": EXIT_GUARDED}
-_err = Console(stderr=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -80,11 +71,12 @@ def worker(
 
     from workers.settings import QUEUE
 
-    with _errors_as_exit():
+    with errors_as_exit():
         loaded = load_config(config or default_config_path())
         celery_app = _app_with_live_broker(loaded)
         if metrics_port is not None:
-            _serve_metrics(loaded, metrics_port, metrics_addr)
+            serve_ledger_metrics(loaded.config.store.url, metrics_port, metrics_addr)
+            err.print(Text(f"metrics on http://{metrics_addr}:{metrics_port}/metrics"))
     names = [name.strip() for name in (queues or QUEUE).split(",") if name.strip()]
     node = celery_app.Worker(
         hostname=host_format(default_nodename(hostname)),
@@ -99,12 +91,12 @@ def worker(
 
 def beat(loglevel: LogLevelOption = "INFO", config: ConfigOption = None) -> None:
     """Run Celery beat: send each enabled job to the workers when its cron fires (run exactly one)."""
-    with _errors_as_exit():
+    with errors_as_exit():
         loaded = load_config(config or default_config_path())
         jobs = load_catalogue(loaded).enabled
         celery_app = _app_with_live_broker(loaded)
     if not jobs:
-        _err.print(Text("warning: no enabled scheduled job; beat will send nothing", style="yellow"))
+        err.print(Text("warning: no enabled scheduled job; beat will send nothing", style="yellow"))
     celery_app.Beat(loglevel=loglevel.upper()).run()
 
 
@@ -122,7 +114,7 @@ def jobs_trigger(
     json_output: JsonOption = False,
 ) -> None:
     """Send one job to the workers now (it runs once, like a scheduled run; exit 0 when queued)."""
-    with _errors_as_exit(json_output):
+    with errors_as_exit(json_output):
         loaded = load_config(config or default_config_path())
         job = load_catalogue(loaded).get(name)
         celery_app = _app_with_live_broker(loaded)
@@ -189,7 +181,7 @@ def _report(data: dict[str, Any], json_output: bool, line: str, *, failed: bool 
     if json_output:
         Console().print_json(data=data)
     elif failed:
-        _err.print(Text(f"error: {line}", style="bold red"), soft_wrap=True)
+        err.print(Text(f"error: {line}", style="bold red"), soft_wrap=True)
     else:
         Console().print(Text(line, style="green"), soft_wrap=True)
 
@@ -201,44 +193,3 @@ def _app_with_live_broker(loaded: LoadedConfig) -> Celery:
     celery_app = create_app(loaded=loaded)
     ping_broker(str(celery_app.conf.broker_url))
     return celery_app
-
-
-def _serve_metrics(loaded: LoadedConfig, port: int, addr: str) -> None:
-    """Serve the ledger's metrics from this (the worker's main) process."""
-    from prometheus_client import CollectorRegistry, start_http_server
-    from sqlalchemy import create_engine
-    from sqlalchemy.pool import NullPool
-
-    from hub.scheduling.metrics import LedgerCollector
-    from hub.store.engine import resolve_database_url
-
-    # No pooled connection may live in this process: it forks the pool's children.
-    engine = create_engine(resolve_database_url(loaded.config.store.url), poolclass=NullPool)
-    registry = CollectorRegistry()
-    registry.register(LedgerCollector(engine))
-    try:
-        start_http_server(port, addr=addr, registry=registry)
-    except OSError as exc:
-        raise _MetricsUnavailable(
-            f"cannot serve metrics on {addr}:{port}: {exc}; pick another --metrics-port"
-        ) from exc
-    _err.print(Text(f"metrics on http://{addr}:{port}/metrics"))
-
-
-class _MetricsUnavailable(OkrHubError):
-    """The metrics port could not be opened."""
-
-
-@contextmanager
-def _errors_as_exit(json_output: bool = False) -> Iterator[None]:
-    """Report an `OkrHubError` as the message and exit code the other commands use (2 for config)."""
-    try:
-        yield
-    except OkrHubError as exc:
-        code = EXIT_CONFIG if isinstance(exc, ConfigError) else EXIT_FAILED
-        if json_output:
-            Console().print_json(data={"ok": False, "error": exc.attrs()})
-        else:
-            for error in exc.errors if isinstance(exc, ConfigErrors) else [exc]:
-                _err.print(Text(f"error: {error.message}", style="bold red"), soft_wrap=True)
-        raise typer.Exit(code) from None

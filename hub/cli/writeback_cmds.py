@@ -7,8 +7,6 @@ Exit codes as everywhere: 0 done, 1 the run failed or records were rejected, 2 c
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,16 +15,28 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from hub.config.paths import default_config_path
+from hub.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    ConfigOption,
+    DatabaseOption,
+    JsonOption,
+    cli_runtime,
+    fail,
+)
 from hub.contracts import Capability
-from hub.errors import ConfigError, ConfigErrors, OkrHubError
+from hub.errors import OkrHubError
 from hub.http.stats import CallStats
-from hub.jobs.writeback import WritebackSettings, load_writeback_settings, reconcile, run_writeback
+from hub.jobs.writeback import (
+    WritebackSettings,
+    load_writeback_settings,
+    reconcile,
+    run_configured_writeback,
+)
 from hub.jobs.writeback.outbox import cancel, load_rows
-from hub.runtime import Runtime, open_runtime
+from hub.runtime import Runtime
 from hub.store.models import OutboxStatus, utcnow
 
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 STYLE = {
     "confirmed": "green",
     "would_send": "cyan",
@@ -42,45 +52,16 @@ writeback_app = typer.Typer(
     no_args_is_help=True,
 )
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="Config file (default: $OKRHUB_CONFIG or ./config/hub.yaml)."),
-]
 SettingsOption = Annotated[
     Path | None,
     typer.Option(
         "--settings", help="Write-back config (default: writeback/ratings.yaml next to the config)."
     ),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
-DatabaseOption = Annotated[
-    str | None,
-    typer.Option("--database-url", help="Store URL; overrides OKRHUB_DATABASE_URL and the config."),
-]
-
-
-@contextmanager
-def _runtime(config: Path | None, database_url: str | None) -> Iterator[Runtime]:
-    runtime = open_runtime(config or default_config_path(), database_url=database_url)
-    try:
-        yield runtime
-    finally:
-        runtime.engine.dispose()
 
 
 def _settings(runtime: Runtime, path: Path | None) -> WritebackSettings:
     return load_writeback_settings(path or runtime.loaded.path.parent / "writeback" / "ratings.yaml")
-
-
-def _fail(exc: OkrHubError, json_output: bool) -> typer.Exit:
-    code = EXIT_CONFIG if isinstance(exc, ConfigError) else EXIT_FAILED
-    if json_output:
-        Console().print_json(data={"ok": False, "error": exc.attrs()})
-        return typer.Exit(code)
-    errors = exc.errors if isinstance(exc, ConfigErrors) else [exc]
-    for error in errors:
-        Console(stderr=True).print(Text(f"error: {error.message}", style="bold red"), soft_wrap=True)
-    return typer.Exit(code)
 
 
 def _print(out: Console, data: Any) -> None:
@@ -100,13 +81,11 @@ def ratings_command(
     """Send the finalized ratings the HCM does not hold yet, each exactly once."""
     out = Console()
     try:
-        with _runtime(config, database_url) as runtime:
+        with cli_runtime(config, database_url) as runtime:
             settings = _settings(runtime, settings_path)
-            stats = CallStats()
-            with runtime.connector(settings.connection, stats, capability=Capability.RATING_SINK) as sink:
-                result = run_writeback(runtime.engine, sink, settings, stats=stats, dry_run=dry_run)
+            result = run_configured_writeback(runtime, settings, dry_run=dry_run)
     except OkrHubError as exc:
-        raise _fail(exc, json_output) from None
+        raise fail(exc, json_output) from None
     if json_output:
         _print(out, result.to_dict())
     else:
@@ -142,14 +121,14 @@ def reconcile_command(
     """Read what the HCM holds and report every difference from the finalized ratings."""
     out = Console()
     try:
-        with _runtime(config, database_url) as runtime:
+        with cli_runtime(config, database_url) as runtime:
             settings = _settings(runtime, settings_path)
             with runtime.connector(
                 settings.connection, CallStats(), capability=Capability.RATING_SINK
             ) as sink:
                 report = reconcile(runtime.engine, sink, settings)
     except OkrHubError as exc:
-        raise _fail(exc, json_output) from None
+        raise fail(exc, json_output) from None
     if json_output:
         _print(out, report.to_dict())
     else:
@@ -177,10 +156,10 @@ def outbox_command(
     """List the outbox: every rating's status, attempts and the HCM's last error."""
     out = Console()
     try:
-        with _runtime(config, database_url) as runtime:
+        with cli_runtime(config, database_url) as runtime:
             rows = load_rows(runtime.engine, status=status.value if status else None)
     except OkrHubError as exc:
-        raise _fail(exc, json_output) from None
+        raise fail(exc, json_output) from None
     if json_output:
         _print(out, [row.to_dict() for row in rows.values()])
         raise typer.Exit(EXIT_OK)
@@ -210,10 +189,10 @@ def cancel_command(
     """Stop retrying one rating (e.g. the HCM refuses it for good); it is never sent for this value."""
     out = Console()
     try:
-        with _runtime(config, database_url) as runtime:
+        with cli_runtime(config, database_url) as runtime:
             row = cancel(runtime.engine, key, reason=reason, now=utcnow())
     except OkrHubError as exc:
-        raise _fail(exc, json_output) from None
+        raise fail(exc, json_output) from None
     if json_output:
         _print(out, row.to_dict())
     else:

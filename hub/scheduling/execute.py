@@ -6,13 +6,11 @@ start (a missing connection, a bad write-back file) raises `OkrHubError`, and `r
 
 from __future__ import annotations
 
-from hub.contracts import Capability
 from hub.errors import ConfigError
-from hub.http.stats import CallStats
 from hub.jobs.kr_updates import KrUpdateOptions, run_kr_updates
 from hub.jobs.kr_updates.loading import load_mapping_set
-from hub.jobs.org_sync import OrgSyncOptions, run_org_sync
-from hub.jobs.writeback import load_writeback_settings, run_writeback
+from hub.jobs.org_sync import OrgSyncOptions, run_configured_org_sync
+from hub.jobs.writeback import load_writeback_settings, run_configured_writeback
 from hub.runtime import Runtime
 from hub.scheduling.catalogue import ScheduledJob
 from mappings.mapping_set import MappingSet
@@ -32,20 +30,7 @@ def execute(runtime: Runtime, job: ScheduledJob, *, trigger: str) -> int:
 
 
 def _org_sync(runtime: Runtime, trigger: str) -> int:
-    settings = runtime.loaded.config.org_sync
-    if settings is None:
-        raise ConfigError("no `org_sync` section in the config", file=str(runtime.loaded.path))
-    stats = CallStats()
-    with runtime.connector(settings.connection, stats, capability=Capability.ORG_SOURCE) as source:
-        result = run_org_sync(
-            runtime.engine,
-            connection=settings.connection,
-            source=source,
-            settings=settings,
-            stats=stats,
-            options=OrgSyncOptions(trigger=trigger),
-        )
-    return result.run_id
+    return run_configured_org_sync(runtime, OrgSyncOptions(trigger=trigger)).run_id
 
 
 def _metrics(runtime: Runtime, job: ScheduledJob, trigger: str) -> int:
@@ -64,7 +49,4 @@ def _writeback(runtime: Runtime, job: ScheduledJob, trigger: str) -> int:
     if job.settings_path is None:
         raise ConfigError(f"job `{job.name}` names no write-back config")
     settings = load_writeback_settings(job.settings_path)
-    stats = CallStats()
-    with runtime.connector(settings.connection, stats, capability=Capability.RATING_SINK) as sink:
-        result = run_writeback(runtime.engine, sink, settings, stats=stats, trigger=trigger)
-    return result.run_id
+    return run_configured_writeback(runtime, settings, trigger=trigger).run_id

@@ -32,16 +32,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.metrics_core import (
     CounterMetricFamily,
     GaugeMetricFamily,
     Metric,
     SummaryMetricFamily,
 )
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
-from hub.store.engine import mask_url
+from hub.errors import OkrHubError
+from hub.store.engine import mask_url, resolve_database_url
 from hub.store.models import Run, RunStatus
 
 logger = logging.getLogger(__name__)
@@ -196,3 +199,27 @@ class LedgerCollector:
         gauge = GaugeMetricFamily(f"{self._ns}_ledger_up", "1 when the last scrape read the run ledger.")
         gauge.add_metric([], 1.0 if up else 0.0)
         return gauge
+
+
+class MetricsUnavailable(OkrHubError):
+    """The metrics port could not be opened."""
+
+
+def serve_ledger_metrics(database_url: str | None, port: int, addr: str = "0.0.0.0") -> None:  # noqa: S104 - scraped from outside
+    """Serve the ledger's metrics on `addr:port` from a background thread of this process.
+
+    The store is reached without a connection pool: a Celery worker forks its pool children
+    after this, and a pooled connection must never be shared across a fork.
+
+    Raises:
+        MetricsUnavailable: The port cannot be opened.
+    """
+    engine = create_engine(resolve_database_url(database_url), poolclass=NullPool)
+    registry = CollectorRegistry()
+    registry.register(LedgerCollector(engine))
+    try:
+        start_http_server(port, addr=addr, registry=registry)
+    except OSError as exc:
+        raise MetricsUnavailable(
+            f"cannot serve metrics on {addr}:{port}: {exc}; pick another --metrics-port"
+        ) from exc

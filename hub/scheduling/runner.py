@@ -177,37 +177,31 @@ def _close_abandoned(ledger: RunLedger, job: ScheduledJob, lease: Lease) -> tupl
 
 def _skipped(ledger: RunLedger, job: ScheduledJob, trigger: str, held: Held) -> JobReport:
     summary = f"skipped: {held.describe()}"
-    run_id = ledger.start(job=job.ledger_job, connection=None, trigger=trigger)
-    ledger.finish(
-        run_id,
-        status=RunStatus.SKIPPED.value,
-        counts={},
-        api_calls=0,
-        retries=0,
-        summary=summary,
-        error={
-            "type": "JobAlreadyRunning",
-            "message": summary,
-            "scheduled_job": job.name,
-            "holder": held.holder,
-        },
-    )
+    error = {
+        "type": "JobAlreadyRunning",
+        "message": summary,
+        "scheduled_job": job.name,
+        "holder": held.holder,
+    }
+    run_id = _record_unrun(ledger, job, trigger, status=RunStatus.SKIPPED.value, summary=summary, error=error)
     logger.info("job `%s` %s", job.name, summary)
     return JobReport(job=job.name, status=RunStatus.SKIPPED.value, run_id=run_id, summary=summary)
 
 
 def _record_failure(ledger: RunLedger, job: ScheduledJob, trigger: str, exc: OkrHubError) -> int:
     logger.error("job `%s` could not start: %s", job.name, exc)
-    run_id = ledger.start(job=job.ledger_job, connection=None, trigger=trigger)
-    ledger.finish(
-        run_id,
-        status=RunStatus.FAILED.value,
-        counts={},
-        api_calls=0,
-        retries=0,
-        error=exc.attrs(),
-        summary=f"could not start: {str(exc).splitlines()[0]}",
+    summary = f"could not start: {str(exc).splitlines()[0]}"
+    return _record_unrun(
+        ledger, job, trigger, status=RunStatus.FAILED.value, summary=summary, error=exc.attrs()
     )
+
+
+def _record_unrun(
+    ledger: RunLedger, job: ScheduledJob, trigger: str, *, status: str, summary: str, error: dict[str, Any]
+) -> int:
+    """A ledger run for a job that did not run (skipped, or could not start), so the ledger tells."""
+    run_id = ledger.start(job=job.ledger_job, connection=None, trigger=trigger)
+    ledger.finish(run_id, status=status, counts={}, api_calls=0, retries=0, error=error, summary=summary)
     return run_id
 
 

@@ -354,18 +354,7 @@ class RunLedger:
                     f"process that ran it ({where}) died or was killed before recording an outcome; "
                     f"check that host's logs, then run the job again"
                 )
-                conn.execute(
-                    update(Run)
-                    .where(Run.id == run.id)
-                    .values(
-                        status=RunStatus.FAILED.value,
-                        finished_at=now,
-                        duration_ms=_duration_ms(run.started_at, now),
-                        error={"type": ABANDONED, "message": message, "host": run.host, "pid": run.pid},
-                        summary="abandoned: the process died before the run finished",
-                    )
-                )
-                logger.warning("%s", message, extra={"run_id": run.id})
+                _close_abandoned(conn, run.id, run.started_at, now, message, host=run.host, pid=run.pid)
         return len(stale)
 
     def close_runs_of(self, *, job: str, host: str, pid: int, reason: str) -> list[int]:
@@ -388,18 +377,7 @@ class RunLedger:
             ).all()
             for run in stale:
                 message = f"run {run.id} ({job}) was abandoned: {reason}"
-                conn.execute(
-                    update(Run)
-                    .where(Run.id == run.id)
-                    .values(
-                        status=RunStatus.FAILED.value,
-                        finished_at=now,
-                        duration_ms=_duration_ms(run.started_at, now),
-                        error={"type": ABANDONED, "message": message, "host": host, "pid": pid},
-                        summary="abandoned: the process died before the run finished",
-                    )
-                )
-                logger.warning("%s", message, extra={"run_id": run.id})
+                _close_abandoned(conn, run.id, run.started_at, now, message, host=host, pid=pid)
         return [run.id for run in stale]
 
     def _summary(self, run_id: int) -> RunSummary:
@@ -443,6 +421,30 @@ class RunLedger:
                 yield session
         except SQLAlchemyError as exc:
             raise _store_error(self._engine, exc) from exc
+
+
+def _close_abandoned(
+    conn: Connection,
+    run_id: int,
+    started_at: datetime,
+    now: datetime,
+    message: str,
+    *,
+    host: str | None,
+    pid: int | None,
+) -> None:
+    conn.execute(
+        update(Run)
+        .where(Run.id == run_id)
+        .values(
+            status=RunStatus.FAILED.value,
+            finished_at=now,
+            duration_ms=_duration_ms(started_at, now),
+            error={"type": ABANDONED, "message": message, "host": host, "pid": pid},
+            summary="abandoned: the process died before the run finished",
+        )
+    )
+    logger.warning("%s", message, extra={"run_id": run_id})
 
 
 def _store_error(engine: Engine, exc: SQLAlchemyError) -> StoreError:

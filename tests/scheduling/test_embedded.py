@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -136,8 +138,11 @@ def test_okrhub_run_stops_cleanly_on_sigterm(write_config: Callable[..., Path], 
     config = write_config(cron="0 2 * * *")
     env = {**os.environ, "OKRHUB_DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}"}
     okrhub = Path(sys.executable).parent / "okrhub"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     process = subprocess.Popen(
-        [str(okrhub), "run", "--config", str(config)],
+        [str(okrhub), "run", "--config", str(config), "--metrics-port", str(port)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -149,6 +154,7 @@ def test_okrhub_run_stops_cleanly_on_sigterm(write_config: Callable[..., Path], 
         banner = ""
         while "org_sync" not in banner and time.monotonic() < deadline:
             banner += process.stdout.readline()
+        scraped = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
         process.send_signal(signal.SIGTERM)
         rest, errors = process.communicate(timeout=10)
     finally:
@@ -158,3 +164,4 @@ def test_okrhub_run_stops_cleanly_on_sigterm(write_config: Callable[..., Path], 
     assert "org_sync" in banner, errors
     assert process.returncode == 0, errors
     assert "SIGTERM: stopping" in rest
+    assert "okrhub_ledger_up 1.0" in scraped
