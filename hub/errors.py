@@ -14,6 +14,7 @@ OkrHubError                      base of everything okrhub raises on purpose
 ├── RecordRejected               one record is bad: skip it, write it to the ledger, go on
 ├── GuardTripped                 a job would do damage (mass deactivation); it stopped before writing
 ├── StoreError                   the store is missing, unmigrated or unreachable
+├── JobBusy                      the job is already running in another process; try again when it ends
 └── UnknownConnectorError        a connection names a connector type nobody registered
 ```
 
@@ -209,6 +210,19 @@ class GuardTripped(OkrHubError):
 
 class StoreError(OkrHubError):
     """The store cannot be used: unreachable, or at a schema this code does not know."""
+
+
+class JobBusy(OkrHubError):
+    """Another process holds the job's lease (a scheduled run, a worker, another admin)."""
+
+    def __init__(self, message: str, *, job: str, holder: str) -> None:
+        super().__init__(message)
+        self.job = job
+        self.holder = holder
+
+    def attrs(self) -> dict[str, Any]:
+        """Structured fields of the error."""
+        return {**super().attrs(), "job": self.job, "holder": self.holder}
 
 
 class UnknownConnectorError(OkrHubError):

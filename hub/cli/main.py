@@ -5,8 +5,6 @@ Exit codes: 0 done, 1 a run or command failed, 2 configuration error, 3 a guard 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -50,7 +48,7 @@ from hub.config.paths import default_config_path
 from hub.errors import ConfigError, OkrHubError
 from hub.jobs.kr_updates import KrUpdateOptions, load_mapping_set
 from hub.jobs.org_sync import OrgSyncOptions
-from hub.runtime import Runtime, configure_logging
+from hub.runtime import configure_logging
 
 app = typer.Typer(
     name="okrhub",
@@ -162,8 +160,7 @@ def sync_org(
     json_output: JsonOption = False,
 ) -> None:
     """Sync people, reporting lines and departments from the HCM."""
-    with errors_as_exit(json_output):
-        runtime = open_cli_runtime(config, database_url)
+    with errors_as_exit(json_output), cli_runtime(config, database_url) as runtime:
         code = sync_org_command(
             runtime, OrgSyncOptions(dry_run=dry_run, full=full, force=force), json_output=json_output
         )
@@ -188,8 +185,7 @@ def sync_metrics(
     json_output: JsonOption = False,
 ) -> None:
     """Run the metric mappings once: query Salesforce, Jira and GA4, and check in what changed."""
-    with errors_as_exit(json_output):
-        runtime = open_cli_runtime(config, database_url)
+    with errors_as_exit(json_output), cli_runtime(config, database_url) as runtime:
         mappings = load_mapping_set(runtime.loaded)
         options = KrUpdateOptions(mapping=mapping, dry_run=dry_run, accept=accept)
         code = sync_metrics_command(runtime, mappings, options, json_output=json_output)
@@ -201,8 +197,7 @@ def mappings_plan(
     config: ConfigOption = None, database_url: DatabaseOption = None, json_output: JsonOption = False
 ) -> None:
     """Print the query plan: the coalesced requests, and API calls before and after coalescing."""
-    with errors_as_exit(json_output):
-        runtime = open_cli_runtime(config, database_url)
+    with errors_as_exit(json_output), cli_runtime(config, database_url) as runtime:
         code = mappings_plan_command(runtime, load_mapping_set(runtime.loaded), json_output=json_output)
     raise typer.Exit(code)
 
@@ -217,8 +212,7 @@ def mappings_validate(
     json_output: JsonOption = False,
 ) -> None:
     """Check the mappings: file:line errors, key results, owners' identities, queries the vendor refuses."""
-    with errors_as_exit(json_output):
-        runtime = open_cli_runtime(config, database_url)
+    with errors_as_exit(json_output), cli_runtime(config, database_url) as runtime:
         mappings = load_mapping_set(runtime.loaded)
         code = mappings_validate_command(runtime, mappings, preview=preview, json_output=json_output)
     raise typer.Exit(code)
@@ -232,8 +226,7 @@ def mappings_preview(
     json_output: JsonOption = False,
 ) -> None:
     """Run one mapping's queries and show the value per key result; writes nothing."""
-    with errors_as_exit(json_output):
-        runtime = open_cli_runtime(config, database_url)
+    with errors_as_exit(json_output), cli_runtime(config, database_url) as runtime:
         mappings = load_mapping_set(runtime.loaded)
         if mapping_id not in mappings.ids:
             raise ConfigError(
@@ -260,8 +253,7 @@ def runs(
     if ctx.invoked_subcommand is not None:
         ctx.obj = (config, database_url)
         return
-    with errors_as_exit(json_output):
-        runtime = open_cli_runtime(config, database_url)
+    with errors_as_exit(json_output), cli_runtime(config, database_url) as runtime:
         code = runs_list_command(runtime.engine, limit=limit, job=job, status=status, json_output=json_output)
     raise typer.Exit(code)
 
@@ -276,8 +268,8 @@ def runs_show(
 ) -> None:
     """Show one run with its counts, error and rejected records."""
     parent_config, parent_url = ctx.obj or (None, None)
-    with errors_as_exit(json_output):
-        runtime = open_cli_runtime(config or parent_config, database_url or parent_url)
+    config, database_url = config or parent_config, database_url or parent_url
+    with errors_as_exit(json_output), cli_runtime(config, database_url) as runtime:
         code = runs_show_command(runtime.engine, run_id, json_output=json_output)
     raise typer.Exit(code)
 
@@ -322,8 +314,7 @@ def people(
     json_output: JsonOption = False,
 ) -> None:
     """List people with manager, department, status, flags and their identities in each system."""
-    with errors_as_exit(json_output):
-        runtime = open_cli_runtime(config, database_url)
+    with errors_as_exit(json_output), cli_runtime(config, database_url) as runtime:
         code = people_command(
             runtime.engine,
             status=status,
@@ -359,7 +350,7 @@ def okrs_import(
     json_output: JsonOption = False,
 ) -> None:
     """Import cycles, objectives, key results and check-ins: all or nothing, by key, never deleting."""
-    with errors_as_exit(json_output), _okrsopen_cli_runtime(config, database_url) as runtime:
+    with errors_as_exit(json_output), cli_runtime(config, database_url) as runtime:
         code = okrs_import_command(
             runtime.engine,
             file,
@@ -381,7 +372,7 @@ def okrs_export(
     database_url: DatabaseOption = None,
 ) -> None:
     """Write the stored OKRs in the format `okrs import` reads (YAML carries check-in history)."""
-    with errors_as_exit(), _okrsopen_cli_runtime(config, database_url) as runtime:
+    with errors_as_exit(), cli_runtime(config, database_url) as runtime:
         code = okrs_export_command(runtime.engine, format_name=format_name.value, output=output, cycle=cycle)
     raise typer.Exit(code)
 
@@ -404,7 +395,7 @@ def okrs_show(
     json_output: JsonOption = False,
 ) -> None:
     """Show the alignment tree: progress, status colours, owners, last check-ins and stale key results."""
-    with errors_as_exit(json_output), _okrsopen_cli_runtime(config, database_url) as runtime:
+    with errors_as_exit(json_output), cli_runtime(config, database_url) as runtime:
         code = okrs_show_command(
             runtime.engine,
             as_of=as_of.date() if as_of else None,
@@ -438,7 +429,7 @@ def okrs_checkin(
     json_output: JsonOption = False,
 ) -> None:
     """Record a check-in by hand; exit 1 with the reason when the key result cannot take one."""
-    with errors_as_exit(json_output), _okrsopen_cli_runtime(config, database_url) as runtime:
+    with errors_as_exit(json_output), cli_runtime(config, database_url) as runtime:
         code = okrs_checkin_command(
             runtime.engine,
             key_result,
@@ -477,7 +468,7 @@ def ratings_import(
     json_output: JsonOption = False,
 ) -> None:
     """Import a review cycle and managers' ratings: all or nothing, idempotent; refused once finalized."""
-    with errors_as_exit(json_output), _okrsopen_cli_runtime(config, database_url) as runtime:
+    with errors_as_exit(json_output), cli_runtime(config, database_url) as runtime:
         code = ratings_import_command(
             runtime.engine,
             file,
@@ -503,7 +494,7 @@ def ratings_calibrate(
     json_output: JsonOption = False,
 ) -> None:
     """Calibrate a rating; the change is recorded with previous and new value, level, who and why."""
-    with errors_as_exit(json_output), _okrsopen_cli_runtime(config, database_url) as runtime:
+    with errors_as_exit(json_output), cli_runtime(config, database_url) as runtime:
         code = ratings_calibrate_command(
             runtime.engine,
             person,
@@ -528,7 +519,7 @@ def ratings_distribution(
     json_output: JsonOption = False,
 ) -> None:
     """Show the rating distribution per group against the guideline, flagging deviations."""
-    with errors_as_exit(json_output), _okrsopen_cli_runtime(config, database_url) as runtime:
+    with errors_as_exit(json_output), cli_runtime(config, database_url) as runtime:
         code = ratings_distribution_command(runtime.engine, cycle=cycle, by=by.value, json_output=json_output)
     raise typer.Exit(code)
 
@@ -570,7 +561,7 @@ def ratings_show(
     json_output: JsonOption = False,
 ) -> None:
     """List manager and calibrated ratings, adjustments, 9-box and OKR progress per person."""
-    with errors_as_exit(json_output), _okrsopen_cli_runtime(config, database_url) as runtime:
+    with errors_as_exit(json_output), cli_runtime(config, database_url) as runtime:
         code = ratings_show_command(
             runtime.engine, cycle=cycle, as_of=as_of.date() if as_of else None, json_output=json_output
         )
@@ -586,20 +577,11 @@ def _ratings_transition(
     database_url: str | None,
     json_output: bool,
 ) -> None:
-    with errors_as_exit(json_output), _okrsopen_cli_runtime(config, database_url) as runtime:
+    with errors_as_exit(json_output), cli_runtime(config, database_url) as runtime:
         code = ratings_transition_command(
             runtime.engine, action, by=by, cycle=cycle, reason=reason, json_output=json_output
         )
     raise typer.Exit(code)
-
-
-@contextmanager
-def _okrsopen_cli_runtime(config: Path | None, database_url: str | None) -> Iterator[Runtime]:
-    runtime = open_cli_runtime(config, database_url)
-    try:
-        yield runtime
-    finally:
-        runtime.engine.dispose()
 
 
 def _aware(moment: datetime | None) -> datetime | None:

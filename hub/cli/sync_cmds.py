@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from rich.console import Console
@@ -15,7 +15,9 @@ from rich.text import Text
 from hub.cli.common import EXIT_FAILED, EXIT_GUARDED, EXIT_OK
 from hub.jobs.org_sync import OrgSyncOptions, OrgSyncResult, run_configured_org_sync
 from hub.jobs.org_sync.preview import PersonChange
+from hub.jobs.org_sync.run import JOB as ORG_SYNC_JOB
 from hub.runtime import Runtime
+from hub.scheduling.locks import exclusive
 
 
 def sync_org_command(
@@ -23,7 +25,8 @@ def sync_org_command(
 ) -> int:
     """Run one org sync and report it; the exit code says how it ended (3 when a guard stopped it)."""
     out = console or Console()
-    with _progress(out, enabled=not json_output) as on_progress:
+    lease = nullcontext() if options.dry_run else exclusive(runtime.engine, ORG_SYNC_JOB)
+    with lease, _progress(out, enabled=not json_output) as on_progress:
         result = run_configured_org_sync(runtime, options, on_progress=on_progress)
     if json_output:
         out.print_json(json.dumps(result.to_dict()))

@@ -7,6 +7,7 @@ Exit codes as everywhere: 0 done, 1 the run failed or records were rejected, 2 c
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -35,6 +36,8 @@ from hub.jobs.writeback import (
 )
 from hub.jobs.writeback.outbox import cancel, load_rows
 from hub.runtime import Runtime
+from hub.scheduling.catalogue import writeback_settings_path
+from hub.scheduling.locks import exclusive
 from hub.store.models import OutboxStatus, utcnow
 
 STYLE = {
@@ -60,8 +63,12 @@ SettingsOption = Annotated[
 ]
 
 
+def _default_settings_path(runtime: Runtime) -> Path:
+    return writeback_settings_path(runtime.loaded)
+
+
 def _settings(runtime: Runtime, path: Path | None) -> WritebackSettings:
-    return load_writeback_settings(path or runtime.loaded.path.parent / "writeback" / "ratings.yaml")
+    return load_writeback_settings(path or _default_settings_path(runtime))
 
 
 def _print(out: Console, data: Any) -> None:
@@ -83,7 +90,9 @@ def ratings_command(
     try:
         with cli_runtime(config, database_url) as runtime:
             settings = _settings(runtime, settings_path)
-            result = run_configured_writeback(runtime, settings, dry_run=dry_run)
+            job = f"writeback:{(settings_path or _default_settings_path(runtime)).stem}"
+            with nullcontext() if dry_run else exclusive(runtime.engine, job):
+                result = run_configured_writeback(runtime, settings, dry_run=dry_run)
     except OkrHubError as exc:
         raise fail(exc, json_output) from None
     if json_output:

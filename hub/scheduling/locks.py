@@ -34,7 +34,7 @@ import redis
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from hub.errors import StoreError, TransientError
+from hub.errors import JobBusy, StoreError, TransientError
 from hub.store.engine import begin_write
 from hub.store.models import JobState, utcnow
 
@@ -274,3 +274,20 @@ def hold(locks: JobLocks, job: str, owner: Owner) -> Iterator[Lease | Held]:
             locks.release(result)
         except Exception:
             logger.exception("releasing the lease of job `%s` failed; it lapses in %s", job, locks.ttl)
+
+
+@contextmanager
+def exclusive(engine: Engine, job: str) -> Iterator[Lease]:
+    """Hold `job`'s store lease for a run started by hand, so it never overlaps a scheduled one.
+
+    Raises:
+        JobBusy: Another process holds the lease; the message says who.
+    """
+    with hold(StoreLeases(engine), job, current_owner()) as taken:
+        if isinstance(taken, Held):
+            raise JobBusy(
+                f"{taken.describe()}; wait until it ends (`okrhub status` shows it) and run again",
+                job=job,
+                holder=taken.holder,
+            )
+        yield taken

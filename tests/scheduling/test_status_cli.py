@@ -6,9 +6,13 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from hub.cli.main import app
+from hub.scheduling.locks import Lease, Owner, StoreLeases
+from hub.store.migrate import open_store
+from hub.store.models import Person
 
 runner = CliRunner()
 
@@ -57,3 +61,32 @@ def test_run_names_the_jobs_when_asked_for_an_unknown_one(
     )
     assert code == 2
     assert "no scheduled job `nightly`; jobs: org_sync" in output
+
+
+def test_a_sync_by_hand_is_refused_while_the_job_runs_elsewhere(
+    write_config: Callable[..., Path], store_url: str
+) -> None:
+    config = str(write_config())
+    common = ["--config", config, "--database-url", store_url]
+    engine = open_store(store_url)
+    try:
+        held = StoreLeases(engine).acquire("org_sync", Owner(host="worker-3", pid=77, token="t"))
+        assert isinstance(held, Lease)
+
+        code, output = _okrhub("sync", "org", *common, "--json")
+        assert code == 1
+        error = json.loads(output)["error"]
+        assert error["type"] == "JobBusy"
+        assert "already running on worker-3:77:t" in error["message"]
+        with engine.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(Person)).scalar_one() == 0
+
+        # A dry run writes nothing, so it needs no lease.
+        code, output = _okrhub("sync", "org", "--dry-run", *common, "--json")
+        assert code == 0, output
+
+        StoreLeases(engine).release(held)
+        code, output = _okrhub("sync", "org", *common, "--json")
+        assert code == 0, output
+    finally:
+        engine.dispose()
