@@ -18,8 +18,6 @@ Example:
 
 from __future__ import annotations
 
-import difflib
-import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,15 +27,14 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 from ruamel.yaml.comments import CommentedMap
 
-from hub.config.yaml_source import Loc, field_path, locate, parse_yaml, to_plain
+from hub.config.messages import KEY_ERRORS, validation_message
+from hub.config.yaml_source import Loc, TreeLocator, field_path, locate, parse_yaml, to_plain
 from hub.errors import ConfigError, ConfigErrors
 from mappings.build import build_mapping
 from mappings.mapping_set import DEFAULT_QUERY_KINDS, MappingSet, MetricMapping, QueryKind
 from mappings.model import MappingFile, MappingModel
 from mappings.positions import in_scalar, normalise_loc
 
-_KEY_ERRORS = frozenset({"extra_forbidden"})
-_MAPPING_ERRORS = frozenset({"model_type", "model_attributes_type", "dict_type"})
 _QUERY_KEYS: frozenset[str | int] = frozenset(
     {"id", "connection", "soql", "jql", "ga4", "queries", "value", "expression", "targets"}
 )
@@ -152,8 +149,9 @@ def _load_file(
     try:
         MappingFile.model_validate(plain)
     except ValidationError as exc:
+        locator = TreeLocator(source, root)
         for error in exc.errors():
-            errors.append(_pydantic_error(error, root, source))
+            errors.append(_pydantic_error(error, locator))
             loc = tuple(error["loc"])
             if len(loc) >= 2 and loc[0] == "mappings" and isinstance(loc[1], int):
                 bad_keys.setdefault(loc[1], set()).add(loc[2] if len(loc) > 2 else "")
@@ -244,47 +242,7 @@ def _check_duplicates(
         )
 
 
-def _pydantic_error(error: ErrorDetails, root: Any, source: str) -> ConfigError:
+def _pydantic_error(error: ErrorDetails, locator: TreeLocator) -> ConfigError:
     loc, known = normalise_loc(tuple(error["loc"]))
-    position = locate(root, loc, at_key=error["type"] in _KEY_ERRORS)
-    return ConfigError(
-        _message(error, loc, known),
-        file=source,
-        line=position.line,
-        column=position.column,
-        field=field_path(position.path) or None,
-    )
-
-
-def _message(error: ErrorDetails, loc: Loc, known: list[str]) -> str:
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        key = str(loc[-1])
-        close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-        if close:
-            return f"unknown key `{key}`; did you mean `{close[0]}`?"
-        return f"unknown key `{key}`; known keys: {', '.join(known)}" if known else f"unknown key `{key}`"
-    if kind == "missing":
-        return f"missing required key `{loc[-1]}`"
-    if kind in _MAPPING_ERRORS:
-        return f"expected a mapping of keys, found {_describe(error['input'])}"
-    if kind == "literal_error" and isinstance(error["input"], str):
-        options = re.findall(r"'([^']*)'", str(error.get("ctx", {}).get("expected", "")))
-        close = difflib.get_close_matches(error["input"], options, n=1, cutoff=0.6)
-        hint = f"did you mean `{close[0]}`? " if close else ""
-        return f"unknown value `{error['input']}`; {hint}one of: {', '.join(options)}"
-    return str(error["msg"])
-
-
-def _describe(value: Any) -> str:
-    if value is None:
-        return "nothing (null)"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    return type(value).__name__
+    message = validation_message(error, loc, lambda _: known)
+    return locator.error(message, loc, at_key=error["type"] in KEY_ERRORS)

@@ -20,6 +20,7 @@ from typing import Annotated, Any, Union
 
 from pydantic import BaseModel, Tag
 
+from hub.config.messages import unwrap_annotation
 from hub.config.yaml_source import Loc
 from mappings.model import MappingFile
 
@@ -65,12 +66,12 @@ def normalise_loc(loc: Loc) -> tuple[Loc, list[str]]:
     annotation: Any = MappingFile
     known: list[str] = []
     for part in loc:
-        annotation = _unwrap(annotation)
+        annotation = unwrap_annotation(annotation)
         tags = _tags(annotation)
         if tags is not None and isinstance(part, str) and part in tags:
             annotation = tags[part]
             continue
-        annotation = _unwrap(annotation)
+        annotation = unwrap_annotation(annotation)
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             fields = {field.alias or name: field for name, field in annotation.model_fields.items()}
             known = sorted(fields)
@@ -97,18 +98,3 @@ def _tags(annotation: Any) -> dict[str, Any] | None:
                 if isinstance(item, Tag):
                     tags[item.tag] = inner
     return tags or None
-
-
-def _unwrap(annotation: Any) -> Any:
-    """`X` for `Annotated[X, ...]` and `X | None` (a tagged union stays a union)."""
-    while True:
-        origin = typing.get_origin(annotation)
-        if origin is Annotated:
-            annotation = typing.get_args(annotation)[0]
-        elif origin in (Union, types.UnionType):
-            members = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
-            if len(members) != 1:
-                return annotation
-            annotation = members[0]
-        else:
-            return annotation

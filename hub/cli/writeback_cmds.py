@@ -23,10 +23,9 @@ from hub.cli.common import (
     DatabaseOption,
     JsonOption,
     cli_runtime,
-    fail,
+    errors_as_exit,
 )
 from hub.contracts import Capability
-from hub.errors import OkrHubError
 from hub.http.stats import CallStats
 from hub.jobs.writeback import (
     WritebackSettings,
@@ -36,7 +35,7 @@ from hub.jobs.writeback import (
 )
 from hub.jobs.writeback.outbox import cancel, load_rows
 from hub.runtime import Runtime
-from hub.scheduling.catalogue import writeback_settings_path
+from hub.scheduling.catalogue import writeback_job_name, writeback_settings_path
 from hub.scheduling.locks import exclusive
 from hub.store.models import OutboxStatus, utcnow
 
@@ -63,12 +62,12 @@ SettingsOption = Annotated[
 ]
 
 
-def _default_settings_path(runtime: Runtime) -> Path:
-    return writeback_settings_path(runtime.loaded)
+def _settings_path(runtime: Runtime, path: Path | None) -> Path:
+    return path or writeback_settings_path(runtime.loaded)
 
 
 def _settings(runtime: Runtime, path: Path | None) -> WritebackSettings:
-    return load_writeback_settings(path or _default_settings_path(runtime))
+    return load_writeback_settings(_settings_path(runtime, path))
 
 
 def _print(out: Console, data: Any) -> None:
@@ -87,14 +86,11 @@ def ratings_command(
 ) -> None:
     """Send the finalized ratings the HCM does not hold yet, each exactly once."""
     out = Console()
-    try:
-        with cli_runtime(config, database_url) as runtime:
-            settings = _settings(runtime, settings_path)
-            job = f"writeback:{(settings_path or _default_settings_path(runtime)).stem}"
-            with nullcontext() if dry_run else exclusive(runtime.engine, job):
-                result = run_configured_writeback(runtime, settings, dry_run=dry_run)
-    except OkrHubError as exc:
-        raise fail(exc, json_output) from None
+    with errors_as_exit(json_output), cli_runtime(config, database_url) as runtime:
+        path = _settings_path(runtime, settings_path)
+        settings = load_writeback_settings(path)
+        with nullcontext() if dry_run else exclusive(runtime.engine, writeback_job_name(path)):
+            result = run_configured_writeback(runtime, settings, dry_run=dry_run)
     if json_output:
         _print(out, result.to_dict())
     else:
@@ -129,15 +125,10 @@ def reconcile_command(
 ) -> None:
     """Read what the HCM holds and report every difference from the finalized ratings."""
     out = Console()
-    try:
-        with cli_runtime(config, database_url) as runtime:
-            settings = _settings(runtime, settings_path)
-            with runtime.connector(
-                settings.connection, CallStats(), capability=Capability.RATING_SINK
-            ) as sink:
-                report = reconcile(runtime.engine, sink, settings)
-    except OkrHubError as exc:
-        raise fail(exc, json_output) from None
+    with errors_as_exit(json_output), cli_runtime(config, database_url) as runtime:
+        settings = _settings(runtime, settings_path)
+        with runtime.connector(settings.connection, CallStats(), capability=Capability.RATING_SINK) as sink:
+            report = reconcile(runtime.engine, sink, settings)
     if json_output:
         _print(out, report.to_dict())
     else:
@@ -164,11 +155,8 @@ def outbox_command(
 ) -> None:
     """List the outbox: every rating's status, attempts and the HCM's last error."""
     out = Console()
-    try:
-        with cli_runtime(config, database_url) as runtime:
-            rows = load_rows(runtime.engine, status=status.value if status else None)
-    except OkrHubError as exc:
-        raise fail(exc, json_output) from None
+    with errors_as_exit(json_output), cli_runtime(config, database_url) as runtime:
+        rows = load_rows(runtime.engine, status=status.value if status else None)
     if json_output:
         _print(out, [row.to_dict() for row in rows.values()])
         raise typer.Exit(EXIT_OK)
@@ -197,11 +185,8 @@ def cancel_command(
 ) -> None:
     """Stop retrying one rating (e.g. the HCM refuses it for good); it is never sent for this value."""
     out = Console()
-    try:
-        with cli_runtime(config, database_url) as runtime:
-            row = cancel(runtime.engine, key, reason=reason, now=utcnow())
-    except OkrHubError as exc:
-        raise fail(exc, json_output) from None
+    with errors_as_exit(json_output), cli_runtime(config, database_url) as runtime:
+        row = cancel(runtime.engine, key, reason=reason, now=utcnow())
     if json_output:
         _print(out, row.to_dict())
     else:

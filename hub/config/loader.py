@@ -14,30 +14,25 @@ to change, e.g. ``unknown key `max_deactivate_ration`; did you mean `max_deactiv
 
 from __future__ import annotations
 
-import difflib
 import os
-import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Union
+from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ValidationError
-from pydantic_core import ErrorDetails
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from hub.config.context import ValidationContext
+from hub.config.messages import describe_value, unwrap_annotation, validation_errors
 from hub.config.models import HubConfig
 from hub.config.paths import DATABASE_URL_ENV_VAR
-from hub.config.yaml_source import Loc, field_path, locate, parse_yaml, to_plain
+from hub.config.yaml_source import Loc, TreeLocator, parse_yaml, to_plain
 from hub.errors import ConfigError, ConfigErrors
 from hub.registry import ConnectorRegistry
 
-_KEY_ERRORS = frozenset({"extra_forbidden", "unknown_person_field"})
-"""Error types about a key itself, so they point at the key rather than its value."""
-_MAPPING_ERRORS = frozenset({"model_type", "model_attributes_type", "dict_type"})
 _TOP_LEVEL_KEYS = ", ".join(HubConfig.model_fields)
 
 
@@ -145,7 +140,7 @@ def _load(
     if not isinstance(root, CommentedMap):
         line, column = (root.lc.line + 1, root.lc.col + 1) if isinstance(root, CommentedSeq) else (1, 1)
         raise _single(
-            f"the top level must be a mapping of keys ({_TOP_LEVEL_KEYS}), found {_describe(root)}",
+            f"the top level must be a mapping of keys ({_TOP_LEVEL_KEYS}), found {describe_value(root)}",
             source,
             line,
             column,
@@ -164,8 +159,9 @@ def _load(
         config = HubConfig.model_validate(plain, context=context)
     except ValidationError as exc:
         # The error's inputs may hold a literal secret, so it is not chained.
-        errors = [_to_config_error(error, root, plain, source, registry) for error in exc.errors()]
-        errors.sort(key=lambda err: (err.line or 0, err.column or 0))
+        errors = validation_errors(
+            exc, TreeLocator(source, root), known_keys_at=lambda loc: _field_names_at(loc, plain, registry)
+        )
         raise ConfigErrors(errors) from None
     database_url = env.get(DATABASE_URL_ENV_VAR)
     if database_url:
@@ -174,49 +170,6 @@ def _load(
     if password:
         secrets.add(password)
     return LoadedConfig(config=config, path=path, secrets=frozenset(secrets))
-
-
-def _to_config_error(
-    error: ErrorDetails, root: Any, plain: Any, source: str, registry: ConnectorRegistry
-) -> ConfigError:
-    position = locate(root, tuple(error["loc"]), at_key=error["type"] in _KEY_ERRORS)
-    return ConfigError(
-        _message(error, plain, registry),
-        file=source,
-        line=position.line,
-        column=position.column,
-        field=field_path(position.path) or None,
-    )
-
-
-def _message(error: ErrorDetails, plain: Any, registry: ConnectorRegistry) -> str:
-    kind, loc = error["type"], tuple(error["loc"])
-    if kind == "extra_forbidden":
-        key = str(loc[-1])
-        known = _field_names_at(loc[:-1], plain, registry)
-        matches = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-        if matches:
-            return f"unknown key `{key}`; did you mean `{matches[0]}`?"
-        return f"unknown key `{key}`; known keys: {', '.join(known)}" if known else f"unknown key `{key}`"
-    if kind == "missing":
-        return f"missing required key `{loc[-1]}`"
-    if kind in _MAPPING_ERRORS:
-        return f"expected a mapping of keys, found {_describe(error['input'])}"
-    return error["msg"]
-
-
-def _describe(value: Any) -> str:
-    if value is None:
-        return "nothing (null)"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    return type(value).__name__
 
 
 def _field_names_at(loc: Loc, plain: Any, registry: ConnectorRegistry) -> list[str]:
@@ -230,7 +183,7 @@ def _field_names_at(loc: Loc, plain: Any, registry: ConnectorRegistry) -> list[s
             if field is None:
                 return []
             annotation = field.annotation
-        elif typing.get_origin(annotation := _unwrap(annotation)) is dict:
+        elif typing.get_origin(annotation := unwrap_annotation(annotation)) is dict:
             annotation = typing.get_args(annotation)[1]
         else:
             return []
@@ -242,7 +195,7 @@ def _field_names_at(loc: Loc, plain: Any, registry: ConnectorRegistry) -> list[s
 
 
 def _model_of(annotation: Any, value: Any, registry: ConnectorRegistry) -> type[BaseModel] | None:
-    annotation = _unwrap(annotation)
+    annotation = unwrap_annotation(annotation)
     if annotation is BaseModel:  # a connection: its model is the connector's, named by `type`
         type_name = value.get("type") if isinstance(value, Mapping) else None
         if isinstance(type_name, str) and type_name in registry.names():
@@ -251,18 +204,3 @@ def _model_of(annotation: Any, value: Any, registry: ConnectorRegistry) -> type[
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     return None
-
-
-def _unwrap(annotation: Any) -> Any:
-    """`X` for `Annotated[X, ...]` and `X | None`."""
-    while True:
-        origin = typing.get_origin(annotation)
-        if origin is Annotated:
-            annotation = typing.get_args(annotation)[0]
-        elif origin in (Union, types.UnionType):
-            members = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
-            if len(members) != 1:
-                return annotation
-            annotation = members[0]
-        else:
-            return annotation

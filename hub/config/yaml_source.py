@@ -2,22 +2,64 @@
 
 The round-trip loader of ruamel.yaml records where each key and value starts; `locate` walks a
 pydantic `loc` tuple down that tree, so an error can name `hub.yaml:14:5` instead of a path.
+A `Locator` (`TreeLocator` for a YAML tree) turns such a location into a `ConfigError`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.scalarbool import ScalarBoolean
 
-from hub.errors import ConfigError
+from hub.errors import ConfigError, ConfigErrors
 
 Loc = tuple[str | int, ...]
+
+
+class Locator(Protocol):
+    """Turns a location in the document into an error that names file, line, column and field."""
+
+    source: str
+    """The file name errors report."""
+
+    def error(self, message: str, loc: Loc, *, at_key: bool = False) -> ConfigError:
+        """An error about `loc` (e.g. `("cycles", 0, "objectives", 2, "owner")`)."""
+        ...
+
+
+def read_source(path: Path, *, what: str) -> str:
+    """The text of the file at `path` (UTF-8, a byte order mark dropped).
+
+    Raises:
+        ConfigErrors: ``<what> not found`` or ``cannot read the <what>: ...``, naming the file.
+    """
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigErrors([ConfigError(f"{what} not found", file=str(path))]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigErrors([ConfigError(f"cannot read the {what}: {exc}", file=str(path))]) from None
+
+
+def parse_yaml_mapping(text: str, *, source: str, not_a_mapping: str) -> CommentedMap:
+    """Parse YAML whose top level must be a mapping.
+
+    Raises:
+        ConfigErrors: A syntax error at its position, or `not_a_mapping` at line 1.
+    """
+    try:
+        root = parse_yaml(text, source=source)
+    except ConfigError as exc:
+        raise ConfigErrors([exc]) from None
+    if not isinstance(root, CommentedMap):
+        raise ConfigErrors([ConfigError(not_a_mapping, file=source, line=1)])
+    return root
 
 
 def parse_yaml(text: str, *, source: str) -> Any:
@@ -128,3 +170,33 @@ def _child(node: Any, part: str | int) -> tuple[tuple[int, int], tuple[int, int]
         item_pos: tuple[int, int] = tuple(node.lc.item(part))
         return item_pos, _start(node[part], item_pos), node[part]
     return None
+
+
+class TreeLocator:
+    """Errors at positions of the tree `parse_yaml` returned; the field is the location's path.
+
+    Example:
+        ```python
+        locator = TreeLocator("hub.yaml", parse_yaml(text, source="hub.yaml"))
+        locator.error("unknown key `typ`", ("connections", "hr", "typ"), at_key=True)
+        ```
+    """
+
+    def __init__(self, source: str, root: Any) -> None:
+        self.source = source
+        self._root = root
+
+    def error(self, message: str, loc: Loc, *, at_key: bool = False) -> ConfigError:
+        """An error about `loc`, pointing at its value (or its key when `at_key`)."""
+        position = locate(self._root, loc, at_key=at_key)
+        return ConfigError(
+            message,
+            file=self.source,
+            line=position.line,
+            column=position.column,
+            field=self.field(loc, position),
+        )
+
+    def field(self, loc: Loc, position: Position) -> str | None:
+        """The field an error names: the dotted path of the keys `loc` found in the file."""
+        return field_path(position.path) or None

@@ -16,36 +16,22 @@ Example:
 
 from __future__ import annotations
 
-import difflib
-import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol, Union
+from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
-from pydantic_core import ErrorDetails
-from ruamel.yaml.comments import CommentedMap
 
-from hub.config.yaml_source import Loc, locate, parse_yaml, to_plain
+from hub.config.messages import did_you_mean as did_you_mean
+from hub.config.messages import sort_errors as sort_errors
+from hub.config.messages import unwrap_annotation, validation_errors
+from hub.config.yaml_source import Loc, Position, TreeLocator, parse_yaml_mapping, read_source, to_plain
+from hub.config.yaml_source import Locator as Locator
 from hub.errors import ConfigError, ConfigErrors
 from hub.okrs.document import OkrDocument
 
 Format = Literal["yaml", "csv"]
-
-_KEY_ERRORS = frozenset({"extra_forbidden"})
-_MAPPING_ERRORS = frozenset({"model_type", "model_attributes_type", "dict_type"})
-
-
-class Locator(Protocol):
-    """Turns a location in the document into an error that names file, line, column and field."""
-
-    source: str
-    """The file name errors report."""
-
-    def error(self, message: str, loc: Loc, *, at_key: bool = False) -> ConfigError:
-        """An error about `loc` (e.g. `("cycles", 0, "objectives", 2, "owner")`)."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,12 +79,7 @@ def read_okr_file(path: Path, *, format_name: str | None = None) -> ParsedFile:
     """
     source = str(path)
     fmt = detect_format(path, format_name)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ConfigErrors([ConfigError("OKR file not found", file=source)]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigErrors([ConfigError(f"cannot read the OKR file: {exc}", file=source)]) from None
+    text = read_source(path, what="OKR file")
     if fmt == "csv":
         from hub.okrs.csv_format import parse_csv  # here: csv_format builds on this module
 
@@ -112,18 +93,9 @@ def parse_yaml_document(text: str, *, source: str) -> ParsedFile:
     Raises:
         ConfigErrors: Syntax errors, or every shape problem, each with its position.
     """
-    try:
-        root = parse_yaml(text, source=source)
-    except ConfigError as exc:
-        raise ConfigErrors([exc]) from None
-    if not isinstance(root, CommentedMap):
-        raise ConfigErrors(
-            [
-                ConfigError(
-                    "the top level must be a mapping with `version: 1` and `cycles:`", file=source, line=1
-                )
-            ]
-        )
+    root = parse_yaml_mapping(
+        text, source=source, not_a_mapping="the top level must be a mapping with `version: 1` and `cycles:`"
+    )
     plain = to_plain(root)
     locator = YamlLocator(source, root, plain)
     return ParsedFile(document=validate_document(plain, locator), format="yaml", locator=locator)
@@ -138,51 +110,21 @@ def validate_document(plain: Any, locator: Locator) -> OkrDocument:
     try:
         return OkrDocument.model_validate(plain)
     except ValidationError as exc:
-        details = [(error, normalise_loc(tuple(error["loc"]))) for error in exc.errors()]
-        # A misspelt key also makes the real one missing; the did-you-mean already says so.
-        suggested = {
-            (*loc[:-1], match)
-            for error, loc in details
-            if error["type"] == "extra_forbidden"
-            for match in difflib.get_close_matches(str(loc[-1]), known_keys(loc[:-1]), n=1, cutoff=0.6)
-        }
-        errors: list[ConfigError] = []
-        seen: set[Loc] = set()
-        for error, loc in details:
-            if loc in seen or (error["type"] == "missing" and loc in suggested):
-                continue
-            seen.add(loc)
-            errors.append(locator.error(_message(error, loc), loc, at_key=error["type"] in _KEY_ERRORS))
-        raise ConfigErrors(sort_errors(errors)) from None
+        errors = validation_errors(
+            exc, locator, known_keys_at=known_keys, normalise=normalise_loc, one_per_field=True
+        )
+        raise ConfigErrors(errors) from None
 
 
-def sort_errors(errors: list[ConfigError]) -> list[ConfigError]:
-    """Errors in file order."""
-    return sorted(errors, key=lambda err: (err.line or 0, err.column or 0))
-
-
-def did_you_mean(word: str, known: typing.Iterable[str]) -> str:
-    """`; did you mean `x`?` for the closest known word, or an empty string."""
-    matches = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
-    return f"; did you mean `{matches[0]}`?" if matches else ""
-
-
-class YamlLocator:
+class YamlLocator(TreeLocator):
     """Positions from ruamel's round-trip tree; field paths name list items by their `key`."""
 
     def __init__(self, source: str, root: Any, plain: Any) -> None:
-        self.source = source
-        self._root = root
+        super().__init__(source, root)
         self._plain = plain
 
-    def error(self, message: str, loc: Loc, *, at_key: bool = False) -> ConfigError:
-        """An error about `loc`, pointing at its value (or its key when `at_key`)."""
-        position = locate(self._root, loc, at_key=at_key)
-        return ConfigError(
-            message, file=self.source, line=position.line, column=position.column, field=self._label(loc)
-        )
-
-    def _label(self, loc: Loc) -> str:
+    def field(self, loc: Loc, position: Position) -> str | None:
+        """The dotted path of `loc`, a list item named `[key]` by its `key` when it has one."""
         text = ""
         node: Any = self._plain
         for part in loc:
@@ -203,7 +145,7 @@ def normalise_loc(loc: Loc) -> Loc:
     kept: list[str | int] = []
     annotation: Any = OkrDocument
     for part in loc:
-        annotation = _unwrap(annotation)
+        annotation = unwrap_annotation(annotation)
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             field = annotation.model_fields.get(str(part))
             if field is None:
@@ -225,7 +167,7 @@ def known_keys(loc: Loc) -> list[str]:
     """The keys the model at `loc` accepts (for did-you-mean), or none when `loc` is not a model."""
     annotation: Any = OkrDocument
     for part in loc:
-        annotation = _unwrap(annotation)
+        annotation = unwrap_annotation(annotation)
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             field = annotation.model_fields.get(str(part))
             if field is None:
@@ -235,52 +177,7 @@ def known_keys(loc: Loc) -> list[str]:
             annotation = typing.get_args(annotation)[0]
         else:
             return []
-    annotation = _unwrap(annotation)
+    annotation = unwrap_annotation(annotation)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return list(annotation.model_fields)
     return []
-
-
-def _message(error: ErrorDetails, loc: Loc) -> str:
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        key = str(loc[-1])
-        known = known_keys(loc[:-1])
-        hint = did_you_mean(key, known)
-        if hint:
-            return f"unknown key `{key}`{hint}"
-        return f"unknown key `{key}`; known keys: {', '.join(known)}" if known else f"unknown key `{key}`"
-    if kind == "missing":
-        return f"missing required key `{loc[-1]}`"
-    if kind in _MAPPING_ERRORS:
-        return f"expected a mapping of keys, found {_describe(error['input'])}"
-    return error["msg"]
-
-
-def _describe(value: Any) -> str:
-    if value is None:
-        return "nothing (null)"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    return type(value).__name__
-
-
-def _unwrap(annotation: Any) -> Any:
-    """`X` for `Annotated[X, ...]` and `X | None`."""
-    while True:
-        origin = typing.get_origin(annotation)
-        if origin is typing.Annotated:
-            annotation = typing.get_args(annotation)[0]
-        elif origin in (Union, types.UnionType):
-            members = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
-            if len(members) != 1:
-                return annotation
-            annotation = members[0]
-        else:
-            return annotation

@@ -34,11 +34,18 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
-from ruamel.yaml.comments import CommentedMap
+from pydantic_core import ErrorDetails
 
-from hub.config.yaml_source import Loc, parse_yaml, to_plain
+from hub.config.messages import (
+    MAPPING_ERRORS,
+    KnownKeysAt,
+    sort_errors,
+    validation_errors,
+    validation_message,
+)
+from hub.config.yaml_source import Loc, Locator, parse_yaml_mapping, read_source, to_plain
 from hub.errors import ConfigError, ConfigErrors
-from hub.okrs.source import Locator, YamlLocator, detect_format, sort_errors
+from hub.okrs.source import YamlLocator, detect_format
 from okr_core.ratings import DEFAULT_TOLERANCE
 
 Key = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
@@ -131,12 +138,7 @@ def read_ratings_file(path: Path, *, format_name: str | None = None) -> RatingsF
     """
     source = str(path)
     fmt = detect_format(path, format_name)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ConfigErrors([ConfigError("ratings file not found", file=source)]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigErrors([ConfigError(f"cannot read the ratings file: {exc}", file=source)]) from None
+    text = read_source(path, what="ratings file")
     if fmt == "csv":
         return parse_ratings_csv(text, source=source)
     return parse_ratings_yaml(text, source=source)
@@ -148,13 +150,8 @@ def parse_ratings_yaml(text: str, *, source: str) -> RatingsFile:
     Raises:
         ConfigErrors: Syntax errors, or every shape problem, each with its position.
     """
-    try:
-        root = parse_yaml(text, source=source)
-    except ConfigError as exc:
-        raise ConfigErrors([exc]) from None
-    if not isinstance(root, CommentedMap):
-        message = "the top level must be a mapping with `version: 1`, `review_cycle:` and `ratings:`"
-        raise ConfigErrors([ConfigError(message, file=source, line=1)])
+    message = "the top level must be a mapping with `version: 1`, `review_cycle:` and `ratings:`"
+    root = parse_yaml_mapping(text, source=source, not_a_mapping=message)
     plain = to_plain(root)
     locator = YamlLocator(source, root, plain)
     try:
@@ -251,20 +248,17 @@ def parse_ratings_csv(text: str, *, source: str) -> RatingsFile:
 
 
 def _errors(exc: ValidationError, locator: Locator, prefix: Loc = ()) -> list[ConfigError]:
-    errors = []
-    for error in exc.errors():
+    def file_loc(loc: Loc) -> Loc:
         # Drop what pydantic adds that is not a key of the file (`[key]`, union tags).
-        loc: Loc = prefix + tuple(
-            part
-            for part in error["loc"]
-            if isinstance(part, int) or not str(part).startswith(("[", "function"))
+        return prefix + tuple(
+            part for part in loc if isinstance(part, int) or not str(part).startswith(("[", "function"))
         )
-        kind = error["type"]
-        if kind == "extra_forbidden":
-            message = f"unknown key `{loc[-1]}`"
-        elif kind == "missing":
-            message = f"missing required key `{loc[-1]}`"
-        else:
-            message = error["msg"]
-        errors.append(locator.error(message, loc, at_key=kind == "extra_forbidden"))
-    return sort_errors(errors)
+
+    return validation_errors(exc, locator, normalise=file_loc, message=_message)
+
+
+def _message(error: ErrorDetails, loc: Loc, known_keys_at: KnownKeysAt | None) -> str:
+    """The shared wording, but pydantic's own for a value that should be a mapping."""
+    if error["type"] in MAPPING_ERRORS:
+        return str(error["msg"])
+    return validation_message(error, loc, known_keys_at)

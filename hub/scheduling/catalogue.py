@@ -105,6 +105,11 @@ def writeback_settings_path(loaded: LoadedConfig) -> Path:
     return loaded.path.parent / "writeback" / "ratings.yaml"
 
 
+def writeback_job_name(settings_path: Path) -> str:
+    """The scheduled job (and lease) name of the write-back a settings file describes."""
+    return f"writeback:{settings_path.stem}"
+
+
 def load_catalogue(loaded: LoadedConfig) -> Catalogue:
     """Every scheduled job of this config, its mapping files and its write-back file.
 
@@ -128,7 +133,7 @@ def load_catalogue(loaded: LoadedConfig) -> Catalogue:
         if settings.schedule is not None:
             jobs.append(
                 ScheduledJob(
-                    name=f"writeback:{path.stem}",
+                    name=writeback_job_name(path),
                     kind="writeback",
                     schedule=settings.schedule,
                     settings_path=path,

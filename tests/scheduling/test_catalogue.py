@@ -116,3 +116,17 @@ def test_disabled_jobs_are_listed_but_not_enabled(write_config: Callable[..., Pa
 def test_an_unknown_job_name_lists_the_known_ones(write_config: Callable[..., Path]) -> None:
     with pytest.raises(ConfigError, match=r"no scheduled job `org-sync`; jobs: org_sync"):
         _load(write_config()).get("org-sync")
+
+
+def test_a_misspelt_write_back_key_is_named_with_the_right_one(write_config: Callable[..., Path]) -> None:
+    path = write_config()
+    (path.parent / "writeback").mkdir()
+    (path.parent / "writeback" / "ratings.yaml").write_text(
+        "connection: bamboohr\nreview_cycle: acme-2026\nperiod: {start: 2026-01-01, end: 2026-12-31}\n"
+        'scale: {1: Below}\nshedule: "0 6 * * *"\n'
+    )
+    with pytest.raises(ConfigErrors) as raised:
+        _load(path)
+    assert "ratings.yaml:5:1: field `shedule`: unknown key `shedule`; did you mean `schedule`?" in str(
+        raised.value
+    )

@@ -183,7 +183,17 @@ def test_a_lease_is_renewed_while_its_job_runs(write_config: Callable[..., Path]
     assert seen == ["succeeded"]
 
 
-def test_sqlite_leases_outlast_a_long_write_transaction(runtime: Runtime) -> None:
+def test_a_lease_outlives_a_long_job_on_sqlite_and_lapses_sooner_elsewhere(runtime: Runtime) -> None:
+    # On SQLite a job's write transaction blocks the lease's renewals, so the lease must outlast
+    # the job by itself; PostgreSQL renews it, so a shorter lapse finds dead holders sooner.
     leases = StoreLeases(runtime.engine)
-    expected = timedelta(hours=6) if runtime.engine.dialect.name == "sqlite" else timedelta(minutes=5)
+    sqlite = runtime.engine.dialect.name == "sqlite"
+    expected = timedelta(hours=6) if sqlite else timedelta(minutes=5)
     assert leases.ttl == expected
+
+    started = utcnow()
+    holder = Owner(host="worker-1", pid=1, token="long-job")
+    StoreLeases(runtime.engine, clock=lambda: started).acquire("org_sync", holder)
+    half_an_hour_later = StoreLeases(runtime.engine, clock=lambda: started + timedelta(minutes=30))
+    rival = half_an_hour_later.acquire("org_sync", Owner(host="worker-2", pid=2, token="rival"))
+    assert isinstance(rival, Held) is sqlite

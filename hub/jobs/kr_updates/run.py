@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
@@ -89,10 +90,7 @@ class KrUpdateResult:
     @property
     def counts(self) -> dict[str, int]:
         """Outcomes by action, plus the plan's problems."""
-        counts: dict[str, int] = {}
-        for outcome in self.outcomes:
-            counts[outcome.action] = counts.get(outcome.action, 0) + 1
-        return counts
+        return _count(self.outcomes)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -260,10 +258,7 @@ def run_kr_updates(
 
 
 def _count(outcomes: list[Outcome]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for outcome in outcomes:
-        counts[outcome.action] = counts.get(outcome.action, 0) + 1
-    return counts
+    return dict(Counter(outcome.action for outcome in outcomes))
 
 
 def _summary(counts: Mapping[str, int], dry_run: bool) -> str:

@@ -23,6 +23,7 @@ Example:
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -91,10 +92,7 @@ class WritebackResult:
     @property
     def counts(self) -> dict[str, int]:
         """Outcomes by action."""
-        counts: dict[str, int] = {}
-        for outcome in self.outcomes:
-            counts[outcome.action] = counts.get(outcome.action, 0) + 1
-        return counts
+        return dict(Counter(outcome.action for outcome in self.outcomes))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""

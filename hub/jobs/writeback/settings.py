@@ -19,8 +19,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from hub.config.messages import model_keys_at, validation_errors
 from hub.config.models import Schedule
-from hub.config.yaml_source import field_path, locate, parse_yaml, to_plain
+from hub.config.yaml_source import TreeLocator, parse_yaml, to_plain
 from hub.errors import ConfigError, ConfigErrors
 
 DEFAULT_PATH = Path("config/writeback/ratings.yaml")
@@ -100,17 +101,6 @@ def load_writeback_settings(path: Path) -> WritebackSettings:
     try:
         return WritebackSettings.model_validate(to_plain(tree))
     except ValidationError as exc:
-        errors: list[ConfigError] = []
-        for error in exc.errors():
-            loc = tuple(part for part in error["loc"] if isinstance(part, str | int))
-            position = locate(tree, loc, at_key=error["type"] == "extra_forbidden")
-            errors.append(
-                ConfigError(
-                    error["msg"],
-                    file=source,
-                    line=position.line,
-                    column=position.column,
-                    field=field_path(position.path) or None,
-                )
-            )
-        raise ConfigErrors(errors) from None
+        raise ConfigErrors(
+            validation_errors(exc, TreeLocator(source, tree), known_keys_at=model_keys_at(WritebackSettings))
+        ) from None
